@@ -1,0 +1,36 @@
+"""boto3 clients, created once per process and configuration (clients are thread-safe; creating them is not)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, str | None, str | None], Any] = {}
+
+# Presigned forms and URLs must be SigV4 (botocore still defaults presigning to SigV2 in some regions).
+_S3_CONFIG = Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 4})
+_DEFAULT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4})
+
+
+def client(service: str) -> Any:
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    key = (service, region, endpoint)
+    with _lock:
+        existing = _clients.get(key)
+        if existing is None:
+            config = _S3_CONFIG if service == "s3" else _DEFAULT_CONFIG
+            existing = boto3.session.Session().client(service, region_name=region, config=config)
+            _clients[key] = existing
+        return existing
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switch endpoints between runs)."""
+    with _lock:
+        _clients.clear()

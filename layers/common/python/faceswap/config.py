@@ -1,0 +1,75 @@
+"""Settings read from the function's environment (set by template.yaml; the local stack sets the same names)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # the provider's documented limit
+MAX_UPLOAD_URL_EXPIRES = 900  # presigned upload forms live at most 15 minutes
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.strip() else default
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
+    return float(raw) if raw.strip() else default
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    return default if not raw else raw in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    jobs_table: str
+    bucket_name: str
+    event_bus_name: str
+    event_source: str
+    state_machine_arn: str
+    provider_base_url: str
+    provider_api_key_secret_arn: str
+    provider_connect_timeout: float
+    provider_read_timeout: float
+    job_timeout_seconds: int
+    upload_url_expires_seconds: int
+    download_url_expires_seconds: int
+    max_result_bytes: int
+    allow_insecure_result_urls: bool
+    job_record_ttl_days: int
+    poll_expected_seconds: float
+    poll_min_seconds: int
+    poll_max_seconds: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            jobs_table=os.environ.get("JOBS_TABLE", ""),
+            bucket_name=os.environ.get("BUCKET_NAME", ""),
+            event_bus_name=os.environ.get("EVENT_BUS_NAME", "default"),
+            event_source=os.environ.get("EVENT_SOURCE", "faceswap"),
+            state_machine_arn=os.environ.get("STATE_MACHINE_ARN", ""),
+            provider_base_url=os.environ.get("PROVIDER_BASE_URL", "https://www.ailabapi.com"),
+            provider_api_key_secret_arn=os.environ.get("PROVIDER_API_KEY_SECRET_ARN", ""),
+            provider_connect_timeout=_float("PROVIDER_CONNECT_TIMEOUT", 3.05),
+            provider_read_timeout=_float("PROVIDER_READ_TIMEOUT", 25.0),
+            job_timeout_seconds=_int("JOB_TIMEOUT_SECONDS", 600),
+            upload_url_expires_seconds=min(_int("UPLOAD_URL_EXPIRES_SECONDS", 900), MAX_UPLOAD_URL_EXPIRES),
+            download_url_expires_seconds=_int("DOWNLOAD_URL_EXPIRES_SECONDS", 900),
+            max_result_bytes=_int("MAX_RESULT_BYTES", 25 * 1024 * 1024),
+            allow_insecure_result_urls=_bool("ALLOW_INSECURE_RESULT_URLS"),
+            job_record_ttl_days=_int("JOB_RECORD_TTL_DAYS", 90),
+            poll_expected_seconds=_float("POLL_EXPECTED_SECONDS", 12.0),
+            poll_min_seconds=_int("POLL_MIN_SECONDS", 2),
+            poll_max_seconds=_int("POLL_MAX_SECONDS", 30),
+        )
+
+
+def settings() -> Settings:
+    """The current settings. Not cached: reading ~20 variables costs microseconds, and the local stack runs several
+    functions (each with its own environment) in one process."""
+    return Settings.from_env()

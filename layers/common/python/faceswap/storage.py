@@ -1,0 +1,136 @@
+"""S3: presigned upload forms and download URLs, reads of input images, archived results, deletion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO, Any
+
+from botocore.exceptions import ClientError
+
+from faceswap import aws
+from faceswap.clock import iso, now_epoch
+from faceswap.config import MAX_IMAGE_BYTES
+from faceswap.errors import StorageTransientError
+
+UPLOAD_CONTENT_TYPES = ("image/jpeg", "image/png")
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
+_NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+_TRANSIENT = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "503", "500"}
+
+
+def upload_key(job_id: str, role: str) -> str:
+    return f"uploads/{job_id}/{role}"
+
+
+def result_key(job_id: str, content_type: str) -> str:
+    return f"results/{job_id}.{EXTENSIONS[content_type]}"
+
+
+def upload_conditions(key: str, content_type: str) -> list[Any]:
+    """The POST policy: exactly this key, this content type, 1 byte to 5 MiB. S3 enforces it on upload."""
+    return [
+        {"key": key},
+        {"Content-Type": content_type},
+        ["content-length-range", 1, MAX_IMAGE_BYTES],
+    ]
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    etag: str
+    content_type: str | None
+    metadata: dict[str, str]
+
+
+class Storage:
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+        self._s3 = aws.client("s3")
+
+    def presigned_upload(self, key: str, content_type: str, expires_in: int) -> dict[str, Any]:
+        form = self._s3.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=upload_conditions(key, content_type),
+            ExpiresIn=expires_in,
+        )
+        return {
+            "url": form["url"],
+            "fields": form["fields"],
+            "expires_at": iso(now_epoch() + expires_in),
+            "max_bytes": MAX_IMAGE_BYTES,
+            "content_type": content_type,
+        }
+
+    def presigned_download(self, key: str, expires_in: int, *, bucket: str | None = None) -> tuple[str, str]:
+        url = self._s3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket or self.bucket, "Key": key}, ExpiresIn=expires_in
+        )
+        return url, iso(now_epoch() + expires_in)
+
+    def head(self, key: str, *, bucket: str | None = None) -> ObjectInfo | None:
+        try:
+            response = self._s3.head_object(Bucket=bucket or self.bucket, Key=key)
+        except ClientError as error:
+            if _code(error) in _NOT_FOUND:
+                return None
+            raise _translate(error) from error
+        return ObjectInfo(
+            size=int(response["ContentLength"]),
+            etag=str(response.get("ETag", "")).strip('"'),
+            content_type=response.get("ContentType"),
+            metadata=dict(response.get("Metadata") or {}),
+        )
+
+    def read(self, key: str, *, max_bytes: int, bucket: str | None = None) -> bytes | None:
+        """The object's bytes, at most `max_bytes + 1` of them (so an oversized object is detected, not loaded);
+        None if it does not exist."""
+        try:
+            response = self._s3.get_object(Bucket=bucket or self.bucket, Key=key, Range=f"bytes=0-{max_bytes}")
+        except ClientError as error:
+            if _code(error) in _NOT_FOUND:
+                return None
+            if _code(error) == "InvalidRange":  # an empty object has no byte 0
+                return b""
+            raise _translate(error) from error
+        return response["Body"].read(max_bytes + 1)
+
+    def list_keys(self, prefix: str, *, limit: int = 20) -> list[str]:
+        try:
+            response = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=limit)
+        except ClientError as error:
+            raise _translate(error) from error
+        return [item["Key"] for item in response.get("Contents", [])]
+
+    def put_file(self, key: str, fileobj: IO[bytes], *, content_type: str, metadata: dict[str, str]) -> None:
+        """Upload from a file object in parts (bounded memory whatever the size)."""
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024,
+                                max_concurrency=1, use_threads=False)
+        try:
+            self._s3.upload_fileobj(fileobj, self.bucket, key, Config=config,
+                                    ExtraArgs={"ContentType": content_type, "Metadata": metadata})
+        except ClientError as error:
+            raise _translate(error) from error
+
+    def delete(self, keys: list[str]) -> None:
+        if not keys:
+            return
+        try:
+            self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in keys],
+                                                                 "Quiet": True})
+        except ClientError as error:
+            raise _translate(error) from error
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _translate(error: ClientError) -> Exception:
+    if _code(error) in _TRANSIENT:
+        return StorageTransientError(f"S3: {_code(error)}")
+    return error

@@ -1,0 +1,177 @@
+"""The HTTP API's use cases: create a job with upload forms, read it, start it, delete it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from faceswap import ids, workflow_start
+from faceswap.config import settings
+from faceswap.errors import ApiError
+from faceswap.jobs import (
+    AWAITING_UPLOAD,
+    DELETED,
+    FAILED,
+    PROCESSING,
+    QUEUED,
+    ROLES,
+    SUCCEEDED,
+    Job,
+    JobStore,
+    new_job,
+)
+from faceswap.storage import UPLOAD_CONTENT_TYPES, Storage, upload_key
+
+MAX_BODY_BYTES = 16 * 1024
+IDEMPOTENCY_KEY_MAX = 255
+
+
+class CreateSwapRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    target_content_type: Literal["image/jpeg", "image/png"] = "image/jpeg"
+    template_content_type: Literal["image/jpeg", "image/png"] = "image/jpeg"
+    client_reference: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+def parse_create_request(raw_body: str | None, content_type: str | None) -> CreateSwapRequest:
+    if raw_body is None or not raw_body.strip():
+        return CreateSwapRequest()
+    if len(raw_body.encode()) > MAX_BODY_BYTES:
+        raise ApiError("PAYLOAD_TOO_LARGE", f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type and media_type != "application/json":
+        raise ApiError("UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json.")
+    try:
+        body = json.loads(raw_body)
+    except (ValueError, RecursionError) as error:
+        raise ApiError("MALFORMED_JSON", "The request body is not valid JSON.") from error
+    if not isinstance(body, dict):
+        raise ApiError("MALFORMED_JSON", "The request body must be a JSON object.")
+    for name in ("target_content_type", "template_content_type"):
+        value = body.get(name)
+        if isinstance(value, str) and value not in UPLOAD_CONTENT_TYPES:
+            raise ApiError("UNSUPPORTED_MEDIA_TYPE", f"{name} must be image/jpeg or image/png.")
+    try:
+        return CreateSwapRequest.model_validate(body)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors())
+        raise ApiError("VALIDATION_ERROR", problems[:500]) from error
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX or not all(32 < ord(ch) < 127 for ch in key):
+        raise ApiError("INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 printable ASCII characters.")
+    return key
+
+
+def check_job_id(job_id: str) -> str:
+    if not ids.is_job_id(job_id):
+        raise ApiError("INVALID_JOB_ID", "A job id is 32 lowercase hexadecimal characters.")
+    return job_id
+
+
+class SwapService:
+    def __init__(self, store: JobStore | None = None, storage: Storage | None = None) -> None:
+        self.config = settings()
+        self.store = store or JobStore()
+        self.storage = storage or Storage(self.config.bucket_name)
+
+    # POST /v1/swaps
+    def create(self, owner: str, request: CreateSwapRequest, idempotency_key: str | None) -> tuple[dict, bool]:
+        fingerprint = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+        job_id = ids.job_id_for_idempotency_key(owner, idempotency_key) if idempotency_key else ids.new_job_id()
+        inputs = {role: {"bucket": self.storage.bucket, "key": upload_key(job_id, role)} for role in ROLES}
+        job = new_job(job_id=job_id, owner=owner, origin="api", inputs=inputs, status=AWAITING_UPLOAD,
+                      client_reference=request.client_reference, idempotency_fingerprint=fingerprint)
+        replayed = not self.store.create(job)
+        if replayed:
+            existing = self.store.get(job_id)
+            if existing is None or existing.owner != owner or existing.status == DELETED:
+                raise ApiError("JOB_NOT_FOUND", "The job for this Idempotency-Key no longer exists.")
+            if existing.idempotency_fingerprint != fingerprint:
+                raise ApiError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request.")
+            job = existing
+        view = self.view(job)
+        if job.status == AWAITING_UPLOAD:
+            content_types = {"target": request.target_content_type, "template": request.template_content_type}
+            view["uploads"] = {
+                role: self.storage.presigned_upload(upload_key(job_id, role), content_types[role],
+                                                    self.config.upload_url_expires_seconds)
+                for role in ROLES
+            }
+        view["links"] = {"self": f"/v1/swaps/{job_id}", "start": f"/v1/swaps/{job_id}/start"}
+        return view, replayed
+
+    # GET /v1/swaps/{job_id}
+    def get(self, owner: str, job_id: str) -> dict:
+        return self.view(self._owned(owner, job_id))
+
+    # POST /v1/swaps/{job_id}/start
+    def start(self, owner: str, job_id: str) -> dict:
+        job = self._owned(owner, job_id)
+        if job.status == FAILED:
+            raise ApiError("JOB_NOT_STARTABLE", "The job has failed; create a new job.")
+        if job.status == AWAITING_UPLOAD:
+            missing = [role for role in ROLES if role not in job.uploads and self.storage.head(
+                job.inputs[role]["key"]) is None]
+            if missing:
+                raise ApiError("UPLOADS_INCOMPLETE", f"Upload the {' and '.join(missing)} image first.")
+            job = self.store.mark_queued(job_id) or self.store.require(job_id)
+        if job.status == QUEUED:
+            # Also when another caller queued it: StartExecution by job id is idempotent, and this heals a start
+            # that was queued but whose execution could not be started.
+            workflow_start.start_execution(job_id)
+        return self.view(job)
+
+    # DELETE /v1/swaps/{job_id}
+    def delete(self, owner: str, job_id: str) -> dict:
+        job = self._owned(owner, job_id)
+        if job.status in (QUEUED, PROCESSING):
+            raise ApiError("JOB_IN_PROGRESS", "The job is running; delete it once it has finished.")
+        keys = [ref["key"] for ref in job.inputs.values() if ref["key"].startswith("uploads/")]
+        if job.result:
+            keys.append(job.result["key"])
+        self.storage.delete(keys)
+        if self.store.mark_deleted(job_id) is None:
+            raise ApiError("JOB_IN_PROGRESS", "The job changed while it was being deleted; try again.")
+        return {"job_id": job_id, "status": DELETED}
+
+    def _owned(self, owner: str, job_id: str) -> Job:
+        job = self.store.get(check_job_id(job_id))
+        # Another caller's job and a deleted job are indistinguishable from a missing one: no existence oracle.
+        if job is None or job.owner != owner or job.status == DELETED:
+            raise ApiError("JOB_NOT_FOUND", f"No job {job_id}.")
+        return job
+
+    def view(self, job: Job) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "job_id": job.job_id,
+            "status": job.status,
+            "origin": job.origin,
+            "client_reference": job.client_reference,
+            "created_at": job.created_at,
+            "updated_at": job.updated_at,
+            "queued_at": job.queued_at,
+            "submitted_at": job.submitted_at,
+            "completed_at": job.completed_at,
+            "polls": job.polls,
+            "error": job.error if job.status == FAILED else None,
+            "result": None,
+        }
+        if job.status == SUCCEEDED and job.result:
+            url, expires_at = self.storage.presigned_download(
+                job.result["key"], self.config.download_url_expires_seconds, bucket=job.result["bucket"])
+            view["result"] = {
+                "url": url,
+                "expires_at": expires_at,
+                "content_type": job.result["content_type"],
+                "size": job.result["size"],
+                "sha256": job.result["sha256"],
+            }
+        return view

@@ -1,0 +1,210 @@
+"""The Step Functions steps: validate, submit, query, archive, record failure.
+
+Each step reads the job from the table (the execution state carries only the job id, the deadline and the poll
+state), does one thing, and writes conditionally, so a retried or duplicated step is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from typing import Any
+
+from faceswap import ids, provider_access
+from faceswap.clock import now_epoch, parse_iso
+from faceswap.config import MAX_IMAGE_BYTES, settings
+from faceswap.errors import JobError, JobFailure, ResultUnavailableError
+from faceswap.images import InvalidImageError, inspect_image
+from faceswap.jobs import PROCESSING, QUEUED, ROLES, SUCCEEDED, Job, JobStore
+from faceswap.outcomes import announce_once, fail_job
+from faceswap.polling import PollPolicy
+from faceswap.provider import (
+    ProviderOutcomeUnknown,
+    ProviderPermanentError,
+    ProviderTransientError,
+    UploadFile,
+)
+from faceswap.storage import EXTENSIONS, Storage, result_key
+
+RUNNING, DONE, FAILED_POLL, TIMED_OUT = "running", "succeeded", "failed", "timed_out"
+
+
+def poll_state(status: str, polls: int, *, next_wait_seconds: int = 0, result_url: str | None = None,
+               error: dict[str, str] | None = None) -> dict[str, Any]:
+    """The poll state in the execution: always every key, so the ASL can select them without optional paths."""
+    return {"status": status, "polls": polls, "next_wait_seconds": next_wait_seconds, "result_url": result_url,
+            "error": error}
+
+
+def job_id_of(event: dict[str, Any]) -> str:
+    job_id = event.get("job_id") if isinstance(event, dict) else None
+    if not ids.is_job_id(job_id):
+        raise JobFailure("INTERNAL_ERROR", "The step's input has no valid job_id.")
+    return str(job_id)
+
+
+class Steps:
+    def __init__(self, store: JobStore | None = None, storage: Storage | None = None) -> None:
+        self.config = settings()
+        self.store = store or JobStore()
+        self.storage = storage or Storage(self.config.bucket_name)
+
+    # -- Validate: before any credit is spent ------------------------------------------------------------------
+    def validate(self, job_id: str) -> dict[str, Any]:
+        job = self._active(job_id)
+        for role in ROLES:
+            self._load_image(job, role)
+        deadline = job.deadline_at or int(now_epoch() + self.config.job_timeout_seconds)
+        if job.deadline_at is None:
+            self.store.set_deadline(job_id, deadline)
+        return {"deadline_at": deadline}
+
+    def _load_image(self, job: Job, role: str) -> UploadFile:
+        ref = job.inputs[role]
+        data = self.storage.read(ref["key"], max_bytes=MAX_IMAGE_BYTES, bucket=ref["bucket"])
+        if data is None:
+            raise JobFailure("IMAGE_MISSING", f"The {role} image does not exist.")
+        try:
+            info = inspect_image(data)
+        except InvalidImageError as error:
+            raise JobFailure(error.code, f"The {role} image was rejected: {error.message}") from error
+        return UploadFile(f"{role}.{EXTENSIONS[info.content_type]}", data, info.content_type)
+
+    # -- Submit: the only call that spends credits -------------------------------------------------------------
+    def submit(self, job_id: str) -> dict[str, Any]:
+        job = self._active(job_id)
+        if job.provider_task_id:
+            return self._first_poll(job)  # a repeated step: never submit twice
+        if job.submit_in_flight:
+            raise JobFailure("PROVIDER_OUTCOME_UNKNOWN",
+                             "An earlier submission was sent but its outcome is unknown; not resubmitting.")
+        files = [self._load_image(job, role) for role in ROLES]
+        if self.store.begin_submit(job_id) is None:
+            return self.submit_after_conflict(job_id)
+        try:
+            submitted = provider_access.client().submit(files[0], files[1])
+        except ProviderOutcomeUnknown as error:
+            # Leave the marker: the provider may have accepted (and charged); a retry must not send again.
+            raise JobFailure("PROVIDER_OUTCOME_UNKNOWN", error.message) from error
+        except ProviderPermanentError as error:
+            self.store.clear_submit_marker(job_id)
+            raise JobFailure(error.job_error_code, error.message) from error
+        except ProviderTransientError:
+            self.store.clear_submit_marker(job_id)  # definitely not accepted (429, 5xx, no connection): retry is safe
+            raise
+        updated = self.store.record_submitted(job_id, submitted.task_id) or self.store.require(job_id)
+        return self._first_poll(updated)
+
+    def submit_after_conflict(self, job_id: str) -> dict[str, Any]:
+        job = self.store.require(job_id)
+        if job.provider_task_id:
+            return self._first_poll(job)
+        raise JobFailure("PROVIDER_OUTCOME_UNKNOWN", "Another submission of this job is in flight.")
+
+    def _first_poll(self, job: Job) -> dict[str, Any]:
+        return poll_state(RUNNING, job.polls, next_wait_seconds=self._policy().first_wait(self._remaining(job)))
+
+    # -- Query: one poll, and the next wait --------------------------------------------------------------------
+    def query(self, job_id: str) -> dict[str, Any]:
+        job = self.store.count_poll(job_id) or self.store.require(job_id)
+        if job.status != PROCESSING or not job.provider_task_id:
+            raise JobFailure("INTERNAL_ERROR", f"Job {job_id} is {job.status}, not processing.")
+        try:
+            result = provider_access.client().query(job.provider_task_id)
+        except ProviderPermanentError as error:
+            return poll_state(FAILED_POLL, job.polls, error={"code": error.job_error_code, "message": error.message})
+        except ProviderTransientError:
+            if self._remaining(job) <= 0:
+                return self._timed_out(job)
+            raise
+        if result.state == "succeeded":
+            return poll_state(DONE, job.polls, result_url=result.result_url)
+        remaining = self._remaining(job)
+        if remaining <= 0:
+            return self._timed_out(job)
+        elapsed = now_epoch() - parse_iso(job.submitted_at) if job.submitted_at else 0.0
+        return poll_state(RUNNING, job.polls, next_wait_seconds=self._policy().next_wait(elapsed, remaining))
+
+    def _timed_out(self, job: Job) -> dict[str, Any]:
+        message = f"The provider did not finish within {self.config.job_timeout_seconds} s."
+        return poll_state(TIMED_OUT, job.polls, error={"code": "JOB_TIMED_OUT", "message": message})
+
+    # -- Archive: keep the result in our bucket, then announce it ----------------------------------------------
+    def archive(self, job_id: str, result_url: str) -> dict[str, Any]:
+        from faceswap.safe_fetch import FetchError, fetch_to
+
+        job = self.store.require(job_id)
+        if job.status == SUCCEEDED:
+            announce_once(self.store, job)  # a repeated step: finish what the first attempt may not have
+            return {"status": job.status, "result": job.result}
+        if job.status != PROCESSING:
+            raise JobFailure("INTERNAL_ERROR", f"Job {job_id} is {job.status}; nothing to archive.")
+        # Spool to /tmp beyond 1 MiB: memory stays flat for any size, and nothing reaches S3 until the whole body
+        # has been checked (size, type, hash), so a failed download never leaves a partial result behind.
+        with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
+            try:
+                fetched = fetch_to(result_url, spool, max_bytes=self.config.max_result_bytes,
+                                   allow_insecure_local=self.config.allow_insecure_result_urls)
+            except FetchError as error:
+                if error.retryable:
+                    raise ResultUnavailableError(error.message) from error
+                raise JobFailure(error.code, error.message) from error
+            spool.seek(0)
+            key = result_key(job_id, fetched.content_type)
+            self.storage.put_file(key, spool, content_type=fetched.content_type, metadata={
+                "sha256": fetched.sha256, "job-id": job_id, "provider-task-id": job.provider_task_id or ""})
+        result = {"bucket": self.storage.bucket, "key": key, "sha256": fetched.sha256, "size": fetched.size,
+                  "content_type": fetched.content_type}
+        job = self.store.mark_succeeded(job_id, result) or self.store.require(job_id)
+        announce_once(self.store, job)
+        return {"status": job.status, "result": job.result}
+
+    # -- RecordFailure: the single way a job fails inside the workflow -----------------------------------------
+    def record_failure(self, job_id: str, failure: dict[str, Any]) -> dict[str, Any]:
+        error = error_from_failure(failure)
+        job = fail_job(self.store, job_id, error)
+        return {"status": job.status if job else "missing", "error": error.as_dict()}
+
+    # -- helpers -----------------------------------------------------------------------------------------------
+    def _active(self, job_id: str) -> Job:
+        job = self.store.require(job_id)
+        if job.status not in (QUEUED, PROCESSING):
+            raise JobFailure("INTERNAL_ERROR", f"Job {job_id} is {job.status}; the workflow cannot continue.")
+        return job
+
+    def _remaining(self, job: Job) -> float:
+        deadline = job.deadline_at or now_epoch() + self.config.job_timeout_seconds
+        return deadline - now_epoch()
+
+    def _policy(self) -> PollPolicy:
+        return PollPolicy(expected_seconds=self.config.poll_expected_seconds,
+                          min_seconds=self.config.poll_min_seconds, max_seconds=self.config.poll_max_seconds)
+
+
+# Error names Step Functions reports (the exception class names) -> the job error code when retries ran out.
+_EXHAUSTED = {
+    "ProviderTransientError": ("PROVIDER_UNAVAILABLE", "The provider kept failing; gave up after retries."),
+    "ResultUnavailableError": ("RESULT_UNAVAILABLE", "The result could not be downloaded; gave up after retries."),
+    "ProviderOutcomeUnknown": ("PROVIDER_OUTCOME_UNKNOWN", "The submission's outcome is unknown."),
+}
+
+
+def error_from_failure(failure: dict[str, Any]) -> JobError:
+    """The job error for the failure path's input: a poll error `{"code","message"}` or a Catch `{"Error","Cause"}`."""
+    if isinstance(failure.get("code"), str):
+        return JobError(failure["code"], str(failure.get("message", ""))[:500])
+    name = str(failure.get("Error", ""))
+    cause = failure.get("Cause")
+    message = ""
+    try:
+        parsed = json.loads(cause) if isinstance(cause, str) else {}
+        message = str(parsed.get("errorMessage", "")) if isinstance(parsed, dict) else ""
+    except ValueError:
+        message = ""
+    if name == "JobFailure" and ": " in message:
+        code, _, text = message.partition(": ")
+        return JobFailure(code, text[:500]).error
+    if name in _EXHAUSTED:
+        code, text = _EXHAUSTED[name]
+        return JobError(code, text)
+    return JobError("INTERNAL_ERROR", f"The workflow failed ({name or 'unknown error'}).")

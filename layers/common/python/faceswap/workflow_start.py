@@ -1,0 +1,29 @@
+"""Starting the workflow: one execution per job, named after the job, so a job can never run twice."""
+
+from __future__ import annotations
+
+import json
+
+from botocore.exceptions import ClientError
+
+from faceswap import aws
+from faceswap.config import settings
+from faceswap.errors import StorageTransientError
+
+
+def start_execution(job_id: str) -> bool:
+    """Start the job's execution; False if it already exists (running or finished), which is fine."""
+    try:
+        aws.client("stepfunctions").start_execution(
+            stateMachineArn=settings().state_machine_arn,
+            name=job_id,
+            input=json.dumps({"job_id": job_id}),
+        )
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "ExecutionAlreadyExists":
+            return False
+        if code in {"ThrottlingException", "ServiceUnavailable", "InternalServerError"}:
+            raise StorageTransientError(f"StartExecution: {code}") from error
+        raise
+    return True

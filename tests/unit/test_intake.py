@@ -1,0 +1,110 @@
+"""Jobs that start without the API call: browser uploads, the S3 drop zone, EventBridge requests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from faceswap.intake import Intake, object_keys
+from faceswap.jobs import JobStore
+from faceswap.swaps import CreateSwapRequest, SwapService
+from tests.conftest import load_event
+from tests.unit.conftest import BUCKET, image_bytes
+
+ALICE = "iam:arn:aws:iam::123456789012:user/alice"
+
+
+def s3_event(key: str, bucket: str = BUCKET) -> dict:
+    from urllib.parse import quote_plus
+
+    return {"Records": [{"s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key, safe="/")}}}]}
+
+
+def test_keys_are_url_decoded_like_s3_sends_them():
+    event = load_event("s3_inbox_object_created.json")
+    (bucket, key), = object_keys(event)
+    assert "%" not in key and "+" not in key and key.startswith("inbox/")
+
+
+def test_both_uploads_start_the_job_once_even_with_duplicate_events(fake_aws):
+    job_id = SwapService().create(ALICE, CreateSwapRequest(), None)[0]["job_id"]
+    intake = Intake()
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/target", Body=image_bytes())
+    assert intake.handle_object(BUCKET, f"uploads/{job_id}/target").action == "recorded"
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/template", Body=image_bytes("PNG"))
+    actions = [intake.handle_object(BUCKET, f"uploads/{job_id}/{role}").action
+               for _ in range(10) for role in ("template", "target")]
+    # StartExecution with the same name and input is itself idempotent (AWS answers 200 while it runs), so the
+    # observable guarantee is one execution.
+    assert actions[0] == "started" and set(actions[1:]) <= {"duplicate", "started"}
+    assert [e["name"] for e in fake_aws.executions()] == [job_id]
+    job = JobStore().get(job_id)
+    assert job.status == "queued" and job.uploads["template"]["content_type"] == "image/png"
+
+
+def test_an_invalid_upload_fails_the_job_starts_nothing_and_is_deleted(fake_aws):
+    job_id = SwapService().create(ALICE, CreateSwapRequest(), None)[0]["job_id"]
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/target", Body=b"GIF89a not really")
+    outcome = Intake().handle_object(BUCKET, f"uploads/{job_id}/target")
+    assert outcome.action == "rejected" and outcome.error_code == "UNSUPPORTED_IMAGE_TYPE"
+    job = JobStore().get(job_id)
+    assert job.status == "failed" and job.error["code"] == "UNSUPPORTED_IMAGE_TYPE"
+    assert fake_aws.executions() == []
+    assert fake_aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+    events = fake_aws.emitted_events()
+    assert [e["detail-type"] for e in events] == ["FaceSwap Failed"]
+    assert events[0]["detail"]["error"]["code"] == "UNSUPPORTED_IMAGE_TYPE"
+
+
+def test_drop_zone_pair_makes_one_job_whatever_the_order_and_repeats(fake_aws):
+    name = "holiday photos/2026"
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"inbox/{name}/target.jpg", Body=image_bytes())
+    intake = Intake()
+    assert intake.handle_object(BUCKET, f"inbox/{name}/target.jpg").action == "recorded"
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"inbox/{name}/template.PNG", Body=image_bytes("PNG"))
+    outcomes = [intake.handle_object(*pair) for _ in range(10)
+                for pair in object_keys(s3_event(f"inbox/{name}/template.PNG")) + object_keys(
+                    s3_event(f"inbox/{name}/target.jpg"))]
+    assert outcomes[0].action == "started"
+    assert {o.job_id for o in outcomes} == {outcomes[0].job_id}
+    assert len(fake_aws.executions()) == 1
+    job = JobStore().get(outcomes[0].job_id)
+    assert job.origin == "s3_inbox" and job.inputs["template"]["key"] == f"inbox/{name}/template.PNG"
+
+
+def test_drop_zone_new_photos_under_the_same_name_make_a_new_job(fake_aws):
+    intake = Intake()
+    fake_aws.s3.put_object(Bucket=BUCKET, Key="inbox/a/target.jpg", Body=image_bytes())
+    fake_aws.s3.put_object(Bucket=BUCKET, Key="inbox/a/template.jpg", Body=image_bytes())
+    first = intake.handle_object(BUCKET, "inbox/a/template.jpg")
+    fake_aws.s3.put_object(Bucket=BUCKET, Key="inbox/a/target.jpg", Body=image_bytes(color="blue"))
+    second = intake.handle_object(BUCKET, "inbox/a/target.jpg")
+    assert first.action == second.action == "started" and first.job_id != second.job_id
+
+
+@pytest.mark.parametrize("key", ["inbox/target.jpg", "inbox/a/face.jpg", "inbox/a/target.gif", "results/x.jpg",
+                                 "uploads/../../etc/passwd", "uploads/ZZZ/target"])
+def test_other_keys_are_ignored(fake_aws, key):
+    assert Intake().handle_object(BUCKET, key).action == "ignored"
+    assert fake_aws.executions() == []
+
+
+def test_eventbridge_request_starts_one_job_per_event_id(fake_aws):
+    for key in ("inbox/e/target.jpg", "inbox/e/template.jpg"):
+        fake_aws.s3.put_object(Bucket=BUCKET, Key=key, Body=image_bytes())
+    event = load_event("eventbridge_faceswap_requested.json")
+    event["detail"]["target"] = {"bucket": BUCKET, "key": "inbox/e/target.jpg"}
+    event["detail"]["template"] = {"bucket": BUCKET, "key": "inbox/e/template.jpg"}
+    outcomes = [Intake().handle_request_event(json.loads(json.dumps(event))) for _ in range(5)]
+    assert outcomes[0].action == "started" and all(o.job_id == outcomes[0].job_id for o in outcomes)
+    assert len(fake_aws.executions()) == 1
+
+
+def test_eventbridge_request_outside_the_bucket_fails_with_an_event(fake_aws):
+    event = {"id": "ev-1", "detail": {"target": {"bucket": "someone-elses", "key": "inbox/x/target.jpg"},
+                                      "template": {"bucket": BUCKET, "key": "inbox/x/template.jpg"}}}
+    outcome = Intake().handle_request_event(event)
+    assert outcome.action == "rejected" and outcome.error_code == "INVALID_REQUEST"
+    assert fake_aws.executions() == []
+    assert [e["detail"]["error"]["code"] for e in fake_aws.emitted_events()] == ["INVALID_REQUEST"]

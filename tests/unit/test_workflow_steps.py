@@ -1,0 +1,159 @@
+"""The workflow steps against moto with a scripted provider: submit-once, polling, deadline, failure recording."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from faceswap import provider_access
+from faceswap.errors import JobFailure
+from faceswap.jobs import JobStore
+from faceswap.provider import ProviderOutcomeUnknown, ProviderPermanentError, ProviderTransientError, QueryResult
+from faceswap.swaps import CreateSwapRequest, SwapService
+from faceswap.workflow import Steps, error_from_failure
+from tests.unit.conftest import BUCKET, image_bytes
+
+ALICE = "iam:arn:aws:iam::123456789012:user/alice"
+
+
+class ScriptedProvider:
+    """Answers submit/query from scripts; counts what reached it."""
+
+    def __init__(self, submits: list, queries: list | None = None) -> None:
+        self.submits, self.queries = list(submits), list(queries or [])
+        self.submit_calls = 0
+        self.query_calls = 0
+
+    def submit(self, target, template):
+        self.submit_calls += 1
+        assert target.content_type == "image/jpeg" and template.filename.startswith("template.")
+        outcome = self.submits.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return type("Submitted", (), {"task_id": outcome})()
+
+    def query(self, task_id):
+        self.query_calls += 1
+        outcome = self.queries.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+@pytest.fixture
+def queued_job(fake_aws) -> str:
+    job_id = SwapService().create(ALICE, CreateSwapRequest(), None)[0]["job_id"]
+    for role in ("target", "template"):
+        fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/{role}", Body=image_bytes())
+    JobStore().mark_queued(job_id)
+    return job_id
+
+
+def use(monkeypatch, provider: ScriptedProvider) -> ScriptedProvider:
+    monkeypatch.setattr(provider_access, "client", lambda: provider)
+    return provider
+
+
+def transient(code="EXCEEDING_LIMITS"):
+    return ProviderTransientError(code, "busy", http_status=429)
+
+
+def test_validate_returns_the_deadline(queued_job):
+    assert Steps().validate(queued_job)["deadline_at"] == JobStore().get(queued_job).deadline_at
+
+
+def test_validate_rejects_a_bad_image_before_any_credit_is_spent(fake_aws, queued_job, monkeypatch):
+    provider = use(monkeypatch, ScriptedProvider([]))
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{queued_job}/template", Body=b"\x89PNG\r\n\x1a\n broken")
+    with pytest.raises(JobFailure) as failure:
+        Steps().validate(queued_job)
+    assert failure.value.error.code == "IMAGE_DECODE_FAILED" and provider.submit_calls == 0
+
+
+def test_submit_is_never_repeated_once_a_task_exists(queued_job, monkeypatch):
+    provider = use(monkeypatch, ScriptedProvider(["task-1"]))
+    first = Steps().submit(queued_job)
+    again = Steps().submit(queued_job)
+    assert provider.submit_calls == 1 and first["status"] == again["status"] == "running"
+    job = JobStore().get(queued_job)
+    assert job.provider_task_id == "task-1" and job.status == "processing" and not job.submit_in_flight
+
+
+def test_a_refused_submit_can_be_retried(queued_job, monkeypatch):
+    provider = use(monkeypatch, ScriptedProvider([transient(), "task-2"]))
+    with pytest.raises(ProviderTransientError):
+        Steps().submit(queued_job)
+    assert not JobStore().get(queued_job).submit_in_flight
+    Steps().submit(queued_job)
+    assert provider.submit_calls == 2 and JobStore().get(queued_job).provider_task_id == "task-2"
+
+
+def test_an_accepted_but_lost_submit_is_never_sent_again(queued_job, monkeypatch):
+    provider = use(monkeypatch, ScriptedProvider([ProviderOutcomeUnknown("READ_TIMEOUT", "no answer"), "task-x"]))
+    for _ in range(3):
+        with pytest.raises(JobFailure) as failure:
+            Steps().submit(queued_job)
+        assert failure.value.error.code == "PROVIDER_OUTCOME_UNKNOWN"
+    assert provider.submit_calls == 1
+
+
+def test_permanent_submit_errors_fail_with_the_mapped_code(queued_job, monkeypatch):
+    error = ProviderPermanentError("ERROR_NOT_ENOUGH_CREDITS", "no credits", http_status=429,
+                                   job_error_code="PROVIDER_NO_CREDITS")
+    use(monkeypatch, ScriptedProvider([error]))
+    with pytest.raises(JobFailure) as failure:
+        Steps().submit(queued_job)
+    assert failure.value.error.code == error.job_error_code == "PROVIDER_NO_CREDITS"
+
+
+def test_query_reports_running_then_succeeded_and_counts_polls(queued_job, monkeypatch):
+    use(monkeypatch, ScriptedProvider(["task-1"], [
+        QueryResult(state="queued", result_url=None, request_id="r"),
+        QueryResult(state="succeeded", result_url="https://example.com/r.jpg", request_id="r")]))
+    Steps().submit(queued_job)
+    running = Steps().query(queued_job)
+    assert running["status"] == "running" and running["next_wait_seconds"] >= 2 and running["polls"] == 1
+    done = Steps().query(queued_job)
+    assert done == {"status": "succeeded", "polls": 2, "next_wait_seconds": 0,
+                    "result_url": "https://example.com/r.jpg", "error": None}
+
+
+def test_query_past_the_deadline_times_out(queued_job, monkeypatch, fake_aws):
+    use(monkeypatch, ScriptedProvider(["task-1"], [QueryResult(state="processing", result_url=None, request_id="")]))
+    Steps().submit(queued_job)
+    fake_aws.dynamodb.update_item(TableName="faceswap-jobs", Key={"job_id": {"S": queued_job}},
+                                  UpdateExpression="SET deadline_at = :d", ExpressionAttributeValues={":d": {"N": "1"}})
+    poll = Steps().query(queued_job)
+    assert poll["status"] == "timed_out" and poll["error"]["code"] == "JOB_TIMED_OUT"
+
+
+def test_provider_task_failure_is_a_poll_failure(queued_job, monkeypatch):
+    face = ProviderPermanentError("ERROR_NO_FACE_IN_FILE", "pic not has face", http_status=422,
+                                  job_error_code="FACE_NOT_FOUND")
+    use(monkeypatch, ScriptedProvider(["task-1"], [face]))
+    Steps().submit(queued_job)
+    poll = Steps().query(queued_job)
+    assert poll["status"] == "failed" and poll["error"]["code"] == "FACE_NOT_FOUND"
+
+
+def test_record_failure_marks_failed_once_and_emits_one_event(queued_job, fake_aws):
+    cause = json.dumps({"errorType": "JobFailure", "errorMessage": "IMAGE_TOO_LARGE: The target image is 6 MB"})
+    for _ in range(3):
+        Steps().record_failure(queued_job, {"Error": "JobFailure", "Cause": cause})
+    job = JobStore().get(queued_job)
+    assert job.status == "failed" and job.error == {"code": "IMAGE_TOO_LARGE", "message": "The target image is 6 MB"}
+    events = fake_aws.emitted_events()
+    assert len(events) == 1 and events[0]["detail"]["status"] == "failed"
+
+
+@pytest.mark.parametrize(("failure", "code"), [
+    ({"code": "JOB_TIMED_OUT", "message": "late"}, "JOB_TIMED_OUT"),
+    ({"Error": "ProviderTransientError", "Cause": "{}"}, "PROVIDER_UNAVAILABLE"),
+    ({"Error": "ResultUnavailableError", "Cause": "not json"}, "RESULT_UNAVAILABLE"),
+    ({"Error": "States.Timeout", "Cause": ""}, "INTERNAL_ERROR"),
+    ({"Error": "JobFailure", "Cause": json.dumps({"errorMessage": "NOT_A_CODE: x"})}, "INTERNAL_ERROR"),
+    ({}, "INTERNAL_ERROR"),
+])
+def test_error_from_failure_maps_every_shape(failure, code):
+    assert error_from_failure(failure).code == code
