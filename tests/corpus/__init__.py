@@ -1,0 +1,1 @@
+"""Generated test corpora (hostile and broken inputs), shared by the unit and end-to-end suites."""
