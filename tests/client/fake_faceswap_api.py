@@ -1,0 +1,330 @@
+"""A small fake of the face-swap API (openapi.yaml) and of S3's presigned POST, on 127.0.0.1, for the CLI tests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+GOOD_TOKEN = "good-token"
+RESULT_BYTES = b"\x89PNG\r\n\x1a\n" + b"swapped-face-result" * 100
+SWAP_ROUTE = re.compile(r"^/v1/swaps/([^/]+)(/start)?$")
+
+
+@dataclass
+class FakeJob:
+    job_id: str
+    content_types: dict[str, str]
+    client_reference: str | None
+    status: str = "awaiting_upload"
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    polls: int = 0
+    starts: int = 0
+
+
+@dataclass
+class Behaviour:
+    outcome: str = "succeed"  # succeed | fail | never_finish
+    corrupt_sha256: bool = False  # the API's sha256 does not match the bytes served
+    expire_first_download: bool = False  # the first result GET answers 403, as an expired presigned URL does
+    events_per_poll: int = 0  # /local/events appends this many new events on every call
+    sigv4_secret: str | None = None  # when set, SigV4 requests are verified with this secret
+
+
+class FakeState:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.jobs: dict[str, FakeJob] = {}
+        self.idempotency_keys: dict[str, FakeJob] = {}
+        self.behaviour = Behaviour()
+        self.requests: list[dict[str, Any]] = []
+        self.upload_parts: list[list[str]] = []
+        self.events: list[dict[str, Any]] = []
+        self.downloads = 0
+        self.base_url = ""
+
+    def add_event(self, job_id: str, detail_type: str = "FaceSwap Succeeded") -> None:
+        self.events.append(
+            {
+                "seq": len(self.events) + 1,
+                "event": {"detail-type": detail_type, "source": "faceswap", "detail": {"job_id": job_id}},
+            }
+        )
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: FakeServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # silence the default stderr log
+        return
+
+    @property
+    def state(self) -> FakeState:
+        return self.server.state
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+        payload = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if body is not None and not isinstance(body, bytes):
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _error(self, status: int, code: str, message: str) -> None:
+        self._send(status, {"error": {"code": code, "message": message}})
+
+    def _authorised(self, body: bytes) -> bool:
+        authorization = self.headers.get("Authorization", "")
+        if authorization == f"Bearer {GOOD_TOKEN}":
+            return True
+        if authorization.startswith("AWS4-HMAC-SHA256 "):
+            secret = self.state.behaviour.sigv4_secret
+            if secret is None or self._signature_is_valid(authorization, secret, body):
+                return True
+            self._send(403, {"message": "The request signature we calculated does not match the signature"})
+            return False
+        if authorization.startswith("Bearer "):
+            self._send(401, {"message": "Unauthorized"})  # API Gateway's own JWT authorizer answer
+            return False
+        self._error(401, "UNAUTHENTICATED", "The request has no caller identity.")
+        return False
+
+    def _signature_is_valid(self, authorization: str, secret: str, body: bytes) -> bool:
+        """Recompute the SigV4 signature as API Gateway would, from the signed headers the client named."""
+        parts = dict(item.strip().split("=", 1) for item in authorization.split(" ", 1)[1].split(","))
+        access_key, _date, region, service, _ = parts["Credential"].split("/")
+        signed = parts["SignedHeaders"].split(";")
+        headers = {name: self.headers[name] for name in signed if name != "host"}
+        request = AWSRequest(method=self.command, url=self.state.base_url + self.path, headers=headers, data=body)
+        request.context["timestamp"] = self.headers["X-Amz-Date"]
+        token = self.headers.get("X-Amz-Security-Token")
+        signer = SigV4Auth(Credentials(access_key, secret, token), service, region)
+        canonical = signer.canonical_request(request)
+        expected = signer.signature(signer.string_to_sign(request, canonical), request)
+        return bool(service == "execute-api" and expected == parts["Signature"])
+
+    def _record(self, body: bytes) -> None:
+        with self.state.lock:
+            self.state.requests.append(
+                {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+            )
+
+    # --- routes -------------------------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        self._record(b"")
+        url = urlsplit(self.path)
+        if url.path.startswith("/result/"):
+            return self._serve_result(url.path.removeprefix("/result/"))
+        if not self._authorised(b""):
+            return None
+        if url.path == "/local/events":
+            return self._local_events(int(parse_qs(url.query).get("after", ["0"])[0]))
+        match = SWAP_ROUTE.match(url.path)
+        if not match or match.group(2):
+            return self._error(404, "ROUTE_NOT_FOUND", f"No route GET {url.path}.")
+        job = self.state.jobs.get(match.group(1))
+        if job is None:
+            return self._error(404, "JOB_NOT_FOUND", f"No job {match.group(1)}.")
+        self._advance(job)
+        return self._send(200, self._job_view(job))
+
+    def do_POST(self) -> None:
+        body = self._body()
+        self._record(body)
+        url = urlsplit(self.path)
+        if url.path.startswith("/s3/"):
+            return self._s3_post(body)
+        if not self._authorised(body):
+            return None
+        if url.path == "/v1/swaps":
+            return self._create(body)
+        match = SWAP_ROUTE.match(url.path)
+        if not match or not match.group(2):
+            return self._error(405, "METHOD_NOT_ALLOWED", f"POST is not allowed on {url.path}.")
+        job = self.state.jobs.get(match.group(1))
+        if job is None:
+            return self._error(404, "JOB_NOT_FOUND", f"No job {match.group(1)}.")
+        missing = sorted({"target", "template"} - set(job.uploads))
+        if missing:
+            return self._error(409, "UPLOADS_INCOMPLETE", f"Upload both images first (missing: {missing}).")
+        job.starts += 1
+        if job.status == "awaiting_upload":
+            job.status = "queued"
+        return self._send(202, self._job_view(job))
+
+    def do_DELETE(self) -> None:
+        self._record(b"")
+        if not self._authorised(b""):
+            return None
+        match = SWAP_ROUTE.match(urlsplit(self.path).path)
+        job = self.state.jobs.get(match.group(1)) if match else None
+        if job is None:
+            return self._error(404, "JOB_NOT_FOUND", "No such job.")
+        if job.status in ("queued", "processing"):
+            return self._error(409, "JOB_IN_PROGRESS", f"The job is {job.status}; delete it after it finishes.")
+        del self.state.jobs[job.job_id]
+        return self._send(200, {"job_id": job.job_id, "status": "deleted"})
+
+    # --- behaviour ----------------------------------------------------------------------------------------
+    def _create(self, body: bytes) -> None:
+        if self.headers.get("Content-Type") != "application/json":
+            return self._error(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.")
+        request = json.loads(body or b"{}")
+        key = self.headers.get("Idempotency-Key")
+        replayed = self.state.idempotency_keys.get(key) if key else None
+        if replayed is not None and replayed.status != "awaiting_upload":
+            view = {"job_id": replayed.job_id, "status": replayed.status, "created_at": "2026-05-04T10:15:30Z"}
+            return self._send(201, view, {"Location": f"/v1/swaps/{replayed.job_id}", "Idempotent-Replayed": "true"})
+        job_id = replayed.job_id if replayed else uuid.uuid4().hex
+        content_types = {
+            "target": request.get("target_content_type", "image/jpeg"),
+            "template": request.get("template_content_type", "image/jpeg"),
+        }
+        job = replayed or FakeJob(job_id, content_types, request.get("client_reference"))
+        self.state.jobs[job_id] = job
+        if key:
+            self.state.idempotency_keys[key] = job
+        uploads = {
+            role: {
+                "url": f"{self.state.base_url}/s3/faceswap-bucket",
+                "fields": {
+                    "key": f"uploads/{job_id}/{role}",
+                    "Content-Type": content_type,
+                    "policy": "eyJmYWtlIjogdHJ1ZX0=",
+                    "x-amz-signature": "fake",
+                },
+                "expires_at": "2026-05-04T10:30:30Z",
+                "max_bytes": 5242880,
+                "content_type": content_type,
+            }
+            for role, content_type in content_types.items()
+        }
+        created = {
+            "job_id": job_id,
+            "status": "awaiting_upload",
+            "created_at": "2026-05-04T10:15:30Z",
+            "uploads": uploads,
+            "links": {"self": f"/v1/swaps/{job_id}", "start": f"/v1/swaps/{job_id}/start"},
+        }
+        return self._send(201, created, {"Location": f"/v1/swaps/{job_id}"})
+
+    def _s3_post(self, body: bytes) -> None:
+        """Accept a presigned POST like S3: form fields, then the file as the last part; answer 204."""
+        message = BytesParser(policy=HTTP).parsebytes(
+            f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode() + body
+        )
+        parts = list(message.iter_parts())
+        names = [str(part.get_param("name", header="content-disposition")) for part in parts]
+        self.state.upload_parts.append(names)
+        if names[-1] != "file" or "file" in names[:-1]:
+            return self._send(400, b"<Error><Code>InvalidArgument</Code><Message>file must be last</Message></Error>")
+        fields = {name: part.get_content() for name, part in zip(names[:-1], parts[:-1], strict=True)}
+        file_part = parts[-1]
+        key_match = re.match(r"^uploads/([0-9a-f]{32})/(target|template)$", fields.get("key", ""))
+        job = self.state.jobs.get(key_match.group(1)) if key_match else None
+        if job is None or key_match is None:
+            return self._send(403, b"<Error><Code>AccessDenied</Code><Message>Invalid key</Message></Error>")
+        role = key_match.group(2)
+        if file_part.get_content_type() != fields["Content-Type"] or fields["Content-Type"] != job.content_types[role]:
+            refusal = b"<Error><Code>AccessDenied</Code><Message>Policy condition failed</Message></Error>"
+            return self._send(403, refusal)
+        job.uploads[role] = file_part.get_payload(decode=True)
+        return self._send(204)
+
+    def _advance(self, job: FakeJob) -> None:
+        """Each poll moves the job one step: queued -> processing -> succeeded | failed (or stays processing)."""
+        job.polls += 1
+        outcome = self.state.behaviour.outcome
+        if job.status == "queued":
+            job.status = "processing"
+        elif job.status == "processing" and outcome != "never_finish":
+            job.status = "succeeded" if outcome == "succeed" else "failed"
+
+    def _job_view(self, job: FakeJob) -> dict[str, Any]:
+        result = None
+        if job.status == "succeeded":
+            digest = hashlib.sha256(RESULT_BYTES).hexdigest()
+            if self.state.behaviour.corrupt_sha256:
+                digest = "0" * 64
+            result = {
+                "url": f"{self.state.base_url}/result/{job.job_id}?X-Amz-Signature=fake",
+                "expires_at": "2026-05-04T10:21:05Z",
+                "content_type": "image/png",
+                "size": len(RESULT_BYTES),
+                "sha256": digest,
+            }
+        error = None
+        if job.status == "failed":
+            error = {"code": "FACE_NOT_FOUND", "message": "No face was found in the template image."}
+        return {
+            "job_id": job.job_id,
+            "status": job.status,
+            "origin": "api",
+            "client_reference": job.client_reference,
+            "created_at": "2026-05-04T10:15:30Z",
+            "updated_at": "2026-05-04T10:15:31Z",
+            "queued_at": None,
+            "submitted_at": None,
+            "completed_at": None,
+            "polls": job.polls,
+            "error": error,
+            "result": result,
+        }
+
+    def _serve_result(self, job_id_and_query: str) -> None:
+        self.state.downloads += 1
+        if "Authorization" in self.headers:
+            # S3 refuses a presigned URL that also carries an Authorization header.
+            return self._send(400, b"<Error><Code>InvalidArgument</Code></Error>")
+        if self.state.behaviour.expire_first_download and self.state.downloads == 1:
+            return self._send(403, b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
+        return self._send(200, RESULT_BYTES, {"Content-Type": "image/png"})
+
+    def _local_events(self, after: int) -> None:
+        for _ in range(self.state.behaviour.events_per_poll):
+            self.state.add_event(f"{len(self.state.events):032x}")
+        events = [item for item in self.state.events if item["seq"] > after]
+        next_seq = events[-1]["seq"] if events else after
+        return self._send(200, {"events": events, "next": next_seq})
+
+
+class FakeServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.state = FakeState()
+        self.state.base_url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return self.state.base_url
+
+    def __enter__(self) -> FakeServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+        self.thread.join(timeout=5)
