@@ -4,6 +4,7 @@ resources in moto with the real state machine and handlers, the HTTP API gateway
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -91,8 +92,18 @@ class EventLog:
         while not self._stop.wait(0.1):
             try:
                 self.poll()
-            except Exception:
-                continue
+            except Exception as error:  # the server may be stopping; the next round retries
+                logging.getLogger(__name__).debug("event log poll failed: %s", error)
+
+
+def _complete_event_envelopes() -> None:
+    """moto 5.2.5 drops `account` from envelopes it delivers to SQS targets; EventBridge always sends it."""
+    from moto.events.utils import EventTemplateParser
+
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    if '"account"' not in template:
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
+            '"version": "0",', '"version": "0", "account": "<account>",')
 
 
 class OfflineStack:
@@ -128,6 +139,7 @@ class OfflineStack:
             time_scale=options.time_scale,
             log_sink=options.log_sink,
         )
+        _complete_event_envelopes()
         self.cloud.start()
         self.events = EventLog(self.cloud.event_tap("EventBus"), options.events_file, options.on_event)
         self.events.start()

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
+from faceswap import aws
 from moto import mock_aws
 from PIL import Image
-
-from faceswap import aws
 
 REGION = "us-east-1"
 BUCKET = "faceswap-123456789012-us-east-1"

@@ -11,8 +11,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
 from faceswap.jobs import JobStore
+
 from tests.conftest import REPO, load_event
 from tests.unit.conftest import BUCKET, image_bytes
 
@@ -118,8 +118,8 @@ def test_upload_trigger_with_the_sample_event_starts_the_job(fake_aws):
     job_id = key.split("/")[1]
     store = JobStore()
     from faceswap.jobs import new_job
-    store.create(new_job(job_id=job_id, owner="iam:x", origin="api", status="awaiting_upload",
-                         inputs={r: {"bucket": BUCKET, "key": f"uploads/{job_id}/{r}"} for r in ("target", "template")}))
+    inputs = {role: {"bucket": BUCKET, "key": f"uploads/{job_id}/{role}"} for role in ("target", "template")}
+    store.create(new_job(job_id=job_id, owner="iam:x", origin="api", status="awaiting_upload", inputs=inputs))
     for role in ("target", "template"):
         fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/{role}", Body=image_bytes())
     event["Records"][0]["s3"]["bucket"]["name"] = BUCKET

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from faceswap.intake import Intake, object_keys
 from faceswap.jobs import JobStore
 from faceswap.swaps import CreateSwapRequest, SwapService
+
 from tests.conftest import load_event
 from tests.unit.conftest import BUCKET, image_bytes
 
@@ -23,7 +23,7 @@ def s3_event(key: str, bucket: str = BUCKET) -> dict:
 
 def test_keys_are_url_decoded_like_s3_sends_them():
     event = load_event("s3_inbox_object_created.json")
-    (bucket, key), = object_keys(event)
+    (_bucket, key), = object_keys(event)
     assert "%" not in key and "+" not in key and key.startswith("inbox/")
 
 

@@ -6,10 +6,10 @@ import base64
 import json
 
 import pytest
-
 from faceswap.errors import ApiError
 from faceswap.jobs import JobStore
 from faceswap.swaps import CreateSwapRequest, SwapService, check_idempotency_key, parse_create_request
+
 from tests.unit.conftest import BUCKET, image_bytes
 
 ALICE = "iam:arn:aws:iam::123456789012:user/alice"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from faceswap import provider_access
 from faceswap.errors import JobFailure
 from faceswap.jobs import JobStore
 from faceswap.provider import ProviderOutcomeUnknown, ProviderPermanentError, ProviderTransientError, QueryResult
 from faceswap.swaps import CreateSwapRequest, SwapService
 from faceswap.workflow import Steps, error_from_failure
+
 from tests.unit.conftest import BUCKET, image_bytes
 
 ALICE = "iam:arn:aws:iam::123456789012:user/alice"
