@@ -1,0 +1,335 @@
+"""LocalCloud: the app's real template, state machine and handlers on an in-process moto server (no Docker)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.config import default_user_config
+from moto.moto_api._internal.models import moto_api_backend
+from moto.server import ThreadedMotoServer
+
+from . import env_overlay, moto_patches
+from .deploy import Deployment, TemplateDeployer
+from .event_tap import EventTap
+from .lambda_runtime import InProcessLambdaRuntime, InvocationRecord, InvokeHook, LogSink
+from .log_capture import StreamRouter
+
+REGION = "us-east-1"
+_FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+_active_lock = threading.Lock()
+_active: LocalCloud | None = None  # moto's backends are process-global: one running cloud per process
+
+
+_session_lock = threading.Lock()
+_session: boto3.session.Session | None = None
+
+
+def _shared_session() -> boto3.session.Session:
+    """One session for every cloud of the process: it caches the service models (0.3 s per client otherwise)."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session
+
+
+class FunctionInvocationError(Exception):
+    """``LocalCloud.invoke`` of a function that failed; ``payload`` is Lambda's error object."""
+
+    def __init__(self, function: str, payload: dict[str, Any]) -> None:
+        super().__init__(f"{function} failed: {payload.get('errorType')}: {payload.get('errorMessage')}")
+        self.function = function
+        self.payload = payload
+
+
+class LocalCloud:
+    def __init__(
+        self,
+        template_path: Path,
+        *,
+        parameter_overrides: Mapping[str, str] | None = None,
+        env_overrides: Mapping[str, str] | None = None,
+        secret_values: Mapping[str, str] | None = None,
+        time_scale: float = 0.0,
+        log_sink: LogSink | None = None,
+        stack_name: str = "faceswap-local",
+    ) -> None:
+        if time_scale < 0:
+            raise ValueError("time_scale must be >= 0")
+        self.template_path = Path(template_path)
+        self.parameter_overrides = dict(parameter_overrides or {})
+        self.env_overrides = dict(env_overrides or {})
+        self.secret_values = dict(secret_values or {})
+        self.time_scale = time_scale
+        self.log_sink = log_sink
+        self.stack_name = stack_name
+        self.region = REGION
+        self.account_id = DEFAULT_ACCOUNT_ID
+        self.endpoint_url = ""
+        self.deployment = Deployment()
+        self._shutdown = threading.Event()
+        self.clock = moto_patches.Clock(time_scale, self._shutdown)
+        self._hooks: list[InvokeHook] = []
+        self._clients: dict[str, Any] = {}
+        self._server: ThreadedMotoServer | None = None
+        self._runtime: InProcessLambdaRuntime | None = None
+        self._router: StreamRouter | None = None
+        self._overlay: env_overlay.OverlayEnviron | None = None
+        self._patches = moto_patches.PatchSet()
+        self._async_invoker = moto_patches.AsyncInvoker(self.clock)
+        self._undo: list[Callable[[], None]] = []
+        self._taps = 0
+
+    # lifecycle --------------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        global _active
+        with _active_lock:
+            if _active is not None:
+                raise RuntimeError("another LocalCloud is running in this process (moto's state is process-global)")
+            _active = self
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        moto_api_backend.reset()  # a fresh account for every cloud
+        sfn_config = default_user_config["stepfunctions"]
+        previous_flag = sfn_config["execute_state_machine"]
+        sfn_config["execute_state_machine"] = True  # read on every Step Functions call; set before anything exists
+        self._undo.append(lambda: sfn_config.__setitem__("execute_state_machine", previous_flag))
+
+        # G1: the overlay must replace os.environ before any boto3 session captures it.
+        self._overlay = env_overlay.install()
+        previous_session = boto3.DEFAULT_SESSION
+        boto3.DEFAULT_SESSION = None
+        self._undo.append(lambda: setattr(boto3, "DEFAULT_SESSION", previous_session))
+
+        werkzeug_logger = logging.getLogger("werkzeug")  # one access-log line per AWS call drowns the handler logs
+        previous_level = werkzeug_logger.level
+        werkzeug_logger.setLevel(logging.ERROR)
+        self._undo.append(lambda: werkzeug_logger.setLevel(previous_level))
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        # The interpreter's own clients go to http://localhost:$MOTO_PORT (default 5000, maybe somebody else's).
+        self._set_base_variable("MOTO_PORT", str(port))
+
+        self._router = StreamRouter()
+        self._router.ensure_installed()
+        runtime_environment = {
+            **_FAKE_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_SAM_LOCAL": "true",  # what `sam local` sets; Powertools then disables X-Ray tracing
+            "TZ": ":UTC",
+        }
+        self._runtime = InProcessLambdaRuntime(self._overlay, self._router, runtime_environment, self.log_sink)
+        for hook in self._hooks:
+            self._runtime.add_invoke_hook(hook)
+        self._runtime.install()
+        self.clock.install(self._patches)
+        moto_patches.install_unnamed_executions(self._patches)
+        moto_patches.install_eventbridge_targets(self._patches, self._async_invoker)
+        moto_patches.install_async_s3_notifications(self._patches, self._async_invoker)
+
+        self.deployment = TemplateDeployer(
+            self.template_path,
+            self.client,
+            region=self.region,
+            account_id=self.account_id,
+            stack_name=self.stack_name,
+            parameter_overrides=self.parameter_overrides,
+            env_overrides=self.env_overrides,
+            secret_values=self.secret_values,
+        ).deploy()
+        for layer_dir in self.deployment.layer_dirs:
+            if str(layer_dir) not in sys.path:
+                sys.path.append(str(layer_dir))
+                self._undo.append(lambda d=str(layer_dir): sys.path.remove(d) if d in sys.path else None)
+        for spec in self.deployment.functions.values():
+            self._runtime.register(spec)
+
+    def _set_base_variable(self, name: str, value: str) -> None:
+        assert self._overlay is not None
+        base = self._overlay.base
+        previous = base.get(name)
+        base[name] = value
+        self._undo.append(lambda: base.__setitem__(name, previous) if previous is not None else base.pop(name, None))
+
+    def stop(self) -> None:
+        """Stop running executions, let handlers finish, stop the server, restore every patch (idempotent)."""
+        global _active
+        if _active is not self:
+            return
+        try:
+            self._stop_executions()
+            self._shutdown.set()  # wakes scaled Wait/Retry sleeps and pending asynchronous retries
+            moto_patches.join_interpreter_threads(timeout=5.0)
+            if self._runtime is not None:
+                self._runtime.wait_idle(timeout=10.0)
+            self._async_invoker.join(timeout=5.0)
+            if self._server is not None:
+                self._server.stop()
+        finally:
+            self._patches.restore()
+            if self._runtime is not None:
+                self._runtime.uninstall()
+            if self._router is not None:
+                self._router.uninstall()
+            while self._undo:
+                self._undo.pop()()
+            if self._overlay is not None:
+                env_overlay.uninstall(self._overlay)
+            self._clients.clear()
+            with _active_lock:
+                _active = None
+
+    def _stop_executions(self) -> None:
+        if self._server is None or not self.endpoint_url:
+            return
+        sfn = self.client("stepfunctions")
+        for arn in self.deployment.state_machines.values():
+            with contextlib.suppress(Exception):
+                running = sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]
+                for execution in running:
+                    sfn.stop_execution(executionArn=execution["executionArn"], cause="LocalCloud stopped")
+
+    def __enter__(self) -> LocalCloud:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # access -----------------------------------------------------------------------------------------------------
+    @property
+    def resources(self) -> dict[str, Any]:
+        return self.deployment.resources
+
+    @property
+    def invocations(self) -> list[InvocationRecord]:
+        return self._runtime.invocations if self._runtime is not None else []
+
+    def client(self, service: str) -> Any:
+        """A boto3 client bound to the local server (Lambda: long read timeout, never retried)."""
+        if not self.endpoint_url:
+            raise RuntimeError("LocalCloud is not started")
+        if service not in self._clients:
+            config = Config(retries={"mode": "standard", "max_attempts": 3})
+            if service == "lambda":  # a retried Invoke would run the handler twice
+                config = Config(read_timeout=900, retries={"total_max_attempts": 1})
+            self._clients[service] = _shared_session().client(
+                service,
+                region_name=self.region,
+                endpoint_url=self.endpoint_url,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",  # noqa: S106 - moto accepts any credentials
+                config=config,
+            )
+        return self._clients[service]
+
+    def function_name(self, logical_id: str) -> str:
+        try:
+            return self.deployment.functions[logical_id].function_name
+        except KeyError:
+            raise KeyError(f"no function {logical_id!r}; deployed: {sorted(self.deployment.functions)}") from None
+
+    def add_invoke_hook(self, hook: InvokeHook) -> None:
+        """``hook(function logical id, event, attempt)`` runs before each handler; raising fails that invocation."""
+        self._hooks.append(hook)
+        if self._runtime is not None:
+            self._runtime.add_invoke_hook(hook)
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Synchronous Invoke through moto's Lambda API; raises FunctionInvocationError if the function failed."""
+        response = self.client("lambda").invoke(
+            FunctionName=self.function_name(logical_id), Payload=json.dumps(event).encode()
+        )
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            raise FunctionInvocationError(logical_id, payload)
+        return payload
+
+    def wait_for_invocation(
+        self,
+        logical_id: str,
+        predicate: Callable[[InvocationRecord], bool] = lambda _r: True,
+        timeout: float = 10.0,
+        count: int = 1,
+    ) -> list[InvocationRecord]:
+        """Finished invocations of a function matching ``predicate``, once there are ``count`` of them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            matching = [r for r in list(self.invocations) if r.function == logical_id and predicate(r)]
+            if len(matching) >= count:
+                return matching
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{len(matching)}/{count} invocations of {logical_id} after {timeout}s")
+            time.sleep(0.02)
+
+    def event_tap(self, bus_logical_id: str = "EventBus") -> EventTap:
+        """Capture every event put on the bus (a rule matching the account, with an SQS target)."""
+        bus = self.deployment.event_buses.get(bus_logical_id, "default" if bus_logical_id == "default" else None)
+        if bus is None:
+            raise KeyError(f"no event bus {bus_logical_id!r}; deployed: {sorted(self.deployment.event_buses)}")
+        self._taps += 1
+        name = f"local-event-tap-{self._taps}"
+        sqs, events = self.client("sqs"), self.client("events")
+        queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"account": [self.account_id]}))
+        events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": queue_arn}])
+        return EventTap(sqs, queue_url, bus)
+
+    # executions -------------------------------------------------------------------------------------------------
+    def execution_arn(self, name: str) -> str:
+        """The ARN of execution ``name`` of any deployed state machine (KeyError if none has it)."""
+        sfn = self.client("stepfunctions")
+        for machine_arn in self.deployment.state_machines.values():
+            arn = machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
+            with contextlib.suppress(sfn.exceptions.ExecutionDoesNotExist):
+                sfn.describe_execution(executionArn=arn)
+                return arn
+        raise KeyError(f"no execution named {name!r}")
+
+    def wait_execution(self, name: str, timeout: float = 30.0) -> dict[str, Any]:
+        """describe_execution once the execution is no longer RUNNING (it may not exist yet when called)."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        arn: str | None = None
+        while True:
+            if arn is None:
+                with contextlib.suppress(KeyError):
+                    arn = self.execution_arn(name)
+            if arn is not None:
+                description = sfn.describe_execution(executionArn=arn)
+                if description["status"] != "RUNNING":
+                    return description
+            if time.monotonic() >= deadline:
+                state = "still RUNNING" if arn else "never started"
+                raise TimeoutError(f"execution {name} {state} after {timeout}s")
+            time.sleep(0.02)
+
+    def execution_history(self, name: str) -> list[dict[str, Any]]:
+        sfn = self.client("stepfunctions")
+        paginator = sfn.get_paginator("get_execution_history")
+        events: list[dict[str, Any]] = []
+        for page in paginator.paginate(executionArn=self.execution_arn(name)):
+            events.extend(page["events"])
+        return events
