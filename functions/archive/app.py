@@ -21,8 +21,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(job_id=job_id)
     outcome = Steps().archive(job_id, str(event.get("result_url") or ""))
     logger.info("archived", extra={"status": outcome["status"], "key": (outcome["result"] or {}).get("key")})
-    metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=1)
-    for name, value in outcome.get("metrics", {}).items():
-        metrics.add_metric(name=name, unit=MetricUnit.Seconds if name.endswith("Seconds") else MetricUnit.Count,
-                           value=value)
+    if "metrics" in outcome:  # this attempt finished the job; a repeated step only re-announces it
+        metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=1)
+        for name, value in outcome["metrics"].items():
+            unit = MetricUnit.Seconds if name.endswith("Seconds") else MetricUnit.Count
+            metrics.add_metric(name=name, unit=unit, value=value)
     return {"status": outcome["status"]}

@@ -157,7 +157,7 @@ class Steps:
                   "content_type": fetched.content_type}
         job = self.store.mark_succeeded(job_id, result) or self.store.require(job_id)
         announce_once(self.store, job)
-        return {"status": job.status, "result": job.result}
+        return {"status": job.status, "result": job.result, "metrics": job_metrics(job)}
 
     # -- RecordFailure: the single way a job fails inside the workflow -----------------------------------------
     def record_failure(self, job_id: str, failure: dict[str, Any]) -> dict[str, Any]:
@@ -179,6 +179,14 @@ class Steps:
     def _policy(self) -> PollPolicy:
         return PollPolicy(expected_seconds=self.config.poll_expected_seconds,
                           min_seconds=self.config.poll_min_seconds, max_seconds=self.config.poll_max_seconds)
+
+
+def job_metrics(job: Job) -> dict[str, float]:
+    """What a finished job tells about the provider: its latency (submitted -> our noticing) and the polls it took."""
+    metrics: dict[str, float] = {"PollsPerJob": job.polls}
+    if job.submitted_at and job.completed_at:
+        metrics["ProviderLatencySeconds"] = round(parse_iso(job.completed_at) - parse_iso(job.submitted_at), 3)
+    return metrics
 
 
 # Error names Step Functions reports (the exception class names) -> the job error code when retries ran out.
