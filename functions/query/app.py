@@ -19,7 +19,7 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     job_id = job_id_of(event)
     logger.append_keys(job_id=job_id)
-    poll = Steps().query(job_id)
+    poll = Steps().query(job_id, event.get("last_wait_seconds"))
     logger.info("polled", extra={"status": poll["status"], "polls": poll["polls"],
                                  "next_wait_seconds": poll["next_wait_seconds"]})
     metrics.add_metric(name="ProviderPolls", unit=MetricUnit.Count, value=1)

@@ -157,3 +157,12 @@ def test_record_failure_marks_failed_once_and_emits_one_event(queued_job, fake_a
 ])
 def test_error_from_failure_maps_every_shape(failure, code):
     assert error_from_failure(failure).code == code
+
+
+def test_a_finished_task_teaches_the_policy_the_providers_latency(queued_job, monkeypatch, fake_aws):
+    use(monkeypatch, ScriptedProvider(["task-1"], [
+        QueryResult(state="succeeded", result_url="https://example.com/r.jpg", request_id="r")]))
+    Steps().submit(queued_job)
+    Steps().query(queued_job, last_wait_seconds=4)
+    item = fake_aws.dynamodb.get_item(TableName="faceswap-jobs", Key={"job_id": {"S": "__stats__#provider_latency"}})
+    assert "Item" in item and "owner" not in item["Item"]

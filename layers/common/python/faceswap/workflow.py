@@ -16,6 +16,7 @@ from faceswap.config import MAX_IMAGE_BYTES, settings
 from faceswap.errors import JobError, JobFailure, ResultUnavailableError
 from faceswap.images import InvalidImageError, inspect_image
 from faceswap.jobs import PROCESSING, QUEUED, ROLES, SUCCEEDED, Job, JobStore
+from faceswap.latency_stats import LatencyStats
 from faceswap.outcomes import announce_once, fail_job
 from faceswap.polling import PollPolicy
 from faceswap.provider import (
@@ -105,7 +106,7 @@ class Steps:
         return poll_state(RUNNING, job.polls, next_wait_seconds=self._policy().first_wait(self._remaining(job)))
 
     # -- Query: one poll, and the next wait --------------------------------------------------------------------
-    def query(self, job_id: str) -> dict[str, Any]:
+    def query(self, job_id: str, last_wait_seconds: float | None = None) -> dict[str, Any]:
         job = self.store.count_poll(job_id) or self.store.require(job_id)
         if job.status != PROCESSING or not job.provider_task_id:
             raise JobFailure("INTERNAL_ERROR", f"Job {job_id} is {job.status}, not processing.")
@@ -117,12 +118,15 @@ class Steps:
             if self._remaining(job) <= 0:
                 return self._timed_out(job)
             raise
+        elapsed = now_epoch() - parse_iso(job.submitted_at) if job.submitted_at else 0.0
         if result.state == "succeeded":
+            # The provider finished somewhere in the last wait: record that, not the moment we noticed, or the
+            # estimate would drift upwards with the polling interval.
+            self._latency_stats().record(elapsed, after=elapsed - last_wait_seconds if last_wait_seconds else None)
             return poll_state(DONE, job.polls, result_url=result.result_url)
         remaining = self._remaining(job)
         if remaining <= 0:
             return self._timed_out(job)
-        elapsed = now_epoch() - parse_iso(job.submitted_at) if job.submitted_at else 0.0
         return poll_state(RUNNING, job.polls, next_wait_seconds=self._policy().next_wait(elapsed, remaining))
 
     def _timed_out(self, job: Job) -> dict[str, Any]:
@@ -176,9 +180,16 @@ class Steps:
         deadline = job.deadline_at or now_epoch() + self.config.job_timeout_seconds
         return deadline - now_epoch()
 
+    def _latency_stats(self) -> LatencyStats:
+        return LatencyStats(self.store)
+
     def _policy(self) -> PollPolicy:
-        return PollPolicy(expected_seconds=self.config.poll_expected_seconds,
-                          min_seconds=self.config.poll_min_seconds, max_seconds=self.config.poll_max_seconds)
+        """The polling policy around the provider's typical completion time, learned from recent jobs once there
+        are enough of them, otherwise the configured one."""
+        stats = self._latency_stats()
+        return PollPolicy(expected_seconds=stats.expected_seconds(self.config.poll_expected_seconds),
+                          sigma=stats.expected_sigma(0.5), min_seconds=self.config.poll_min_seconds,
+                          max_seconds=self.config.poll_max_seconds)
 
 
 def job_metrics(job: Job) -> dict[str, float]:

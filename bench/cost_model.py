@@ -1,0 +1,306 @@
+"""Benchmark 2 (static half): AWS cost per 1,000 successful jobs from the real template and the ASL.
+
+Static inputs (defaults): transitions per job counted from `statemachine/face_swap.asl.json` (the success path),
+memory per function read from `template.yaml` (Globals + per-function MemorySize), arm64 prices, and stated
+per-invocation durations and per-job request counts (see `DEFAULT_PROFILE`, `JobRequests`). Every input is a
+parameter of `cost_per_1000_jobs`, so measured numbers (transitions from real executions, durations from logs) can
+replace the defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+ASL_PATH = ROOT / "statemachine" / "face_swap.asl.json"
+TEMPLATE_PATH = ROOT / "template.yaml"
+RESULTS = ROOT / "bench" / "results" / "cost.md"
+
+# -- prices (us-east-1, on-demand, free tiers ignored) ------------------------------------------------------------
+PRICES_SOURCE = ("/work/shared/reference/sam-conventions.md section 2 (AWS pricing pages and third-party copies, "
+                 "research snapshot of 2026; the AWS pages carry no date of their own), except DynamoDB")
+PRICE_DATE = "2026 (research snapshot); DynamoDB on-demand prices as cut on 2024-11-01"
+SFN_PER_TRANSITION = 0.025 / 1000
+LAMBDA_PER_REQUEST = 0.20 / 1_000_000
+LAMBDA_ARM64_PER_GB_SECOND = 0.0000133334
+HTTP_API_PER_REQUEST = 1.00 / 1_000_000
+S3_PUT_PER_REQUEST = 0.005 / 1000  # PUT, COPY, POST, LIST
+S3_GET_PER_REQUEST = 0.0004 / 1000  # GET, HEAD
+EVENTBRIDGE_PER_EVENT = 1.00 / 1_000_000  # custom events, per 64 KB chunk
+# Not in the reference: AWS News Blog "DynamoDB On-Demand" (updated 2025-01-31 for the 50 % on-demand cut of
+# 2024-11-01) and airbyte.com's DynamoDB pricing page: $0.625 per million WRU, $0.125 per million RRU.
+DYNAMODB_PER_WRU = 0.625 / 1_000_000
+DYNAMODB_PER_RRU = 0.125 / 1_000_000
+PROVIDER_PRICE_PER_SWAP = 0.0135  # AILabTools AI Face Swap: 5 credits
+OVERHEAD_TARGET = 0.02  # our AWS overhead must stay under 2 % of the provider's price
+
+
+# -- transitions, counted from the ASL ----------------------------------------------------------------------------
+def asl_transition_counts(asl: dict[str, Any]) -> tuple[int, int]:
+    """(fixed transitions of a successful execution, transitions per poll).
+
+    Walks the success path from StartAt (Next, Choice rules and Default; never Catch) to a Succeed state. States on
+    a cycle are the poll loop (each entered once per poll); the others run once. The execution's start counts as
+    one more fixed transition, as Step Functions bills it."""
+    states = asl["States"]
+
+    def successors(name: str) -> list[str]:
+        state = states[name]
+        found = [choice["Next"] for choice in state.get("Choices", [])]
+        found += [state[key] for key in ("Next", "Default") if key in state]
+        return found
+
+    def reachable(start: str) -> set[str]:
+        seen: set[str] = set()
+        stack = [start]
+        while stack:
+            for following in successors(stack.pop()):
+                if following not in seen:
+                    seen.add(following)
+                    stack.append(following)
+        return seen
+
+    def path_to_success(start: str) -> list[str] | None:
+        # The shortest state path from `start` to a Succeed state (breadth first).
+        queue: list[list[str]] = [[start]]
+        visited = {start}
+        while queue:
+            path = queue.pop(0)
+            if states[path[-1]]["Type"] == "Succeed":
+                return path
+            for following in successors(path[-1]):
+                if following not in visited:
+                    visited.add(following)
+                    queue.append([*path, following])
+        return None
+
+    path = path_to_success(asl["StartAt"])
+    if path is None:
+        raise ValueError("the state machine has no path to a Succeed state")
+    loop = {name for name in states if name in reachable(name)}
+    # The poll loop: every state on a cycle that touches the success path.
+    loop = {name for name in loop if any(other in loop and name in reachable(other) for other in path)}
+    fixed = 1 + sum(1 for name in path if name not in loop)
+    return fixed, len(loop)
+
+
+def _load_asl() -> dict[str, Any]:
+    return json.loads(ASL_PATH.read_text())
+
+
+FIXED_TRANSITIONS, TRANSITIONS_PER_POLL = asl_transition_counts(_load_asl())
+
+
+def success_transitions(polls_per_job: float) -> float:
+    return FIXED_TRANSITIONS + TRANSITIONS_PER_POLL * polls_per_job
+
+
+# -- the template's memory sizes -----------------------------------------------------------------------------------
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that reads CloudFormation short-form tags (!Ref, !Sub, ...) as plain values."""
+
+
+def _any_tag(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_mapping(node)  # type: ignore[arg-type]
+
+
+_CfnLoader.add_multi_constructor("!", _any_tag)
+
+
+@lru_cache(maxsize=4)
+def template_memory_mb(path: Path = TEMPLATE_PATH) -> dict[str, int]:
+    """Memory per function (by CodeUri folder name, e.g. "query"), from the template; {} if it cannot be read."""
+    try:
+        template = yaml.load(path.read_text(), Loader=_CfnLoader)
+    except (OSError, yaml.YAMLError):
+        return {}
+    default = int(template.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
+    memory: dict[str, int] = {}
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource.get("Properties", {})
+        name = str(properties.get("CodeUri", "")).rstrip("/").split("/")[-1]
+        if name:
+            memory[name] = int(properties.get("MemorySize", default))
+    return memory
+
+
+# -- per-job profile ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FunctionUse:
+    memory_mb: int
+    duration_ms: float  # billed duration per invocation (warm; arm64)
+    invocations: float  # per job; "polls" is substituted for the query function
+
+
+# Stated assumptions for a successful API job (see cost.md). Memory defaults are replaced by the template's.
+DEFAULT_PROFILE: dict[str, FunctionUse] = {
+    "api": FunctionUse(256, 60, 3),  # create, start, one GET for the result
+    "upload_trigger": FunctionUse(256, 150, 2),  # one per uploaded photo (reads and inspects it)
+    "validate": FunctionUse(512, 400, 1),  # decodes both photos
+    "submit": FunctionUse(256, 1500, 1),  # uploads both photos to the provider
+    "query": FunctionUse(256, 300, 0),  # one per poll
+    "archive": FunctionUse(512, 1500, 1),  # streams the result to S3, emits the event
+    "request_listener": FunctionUse(256, 100, 0),  # EventBridge-origin jobs only
+    "record_failure": FunctionUse(256, 100, 0),  # failed jobs only
+}
+
+
+@dataclass(frozen=True)
+class JobRequests:
+    """Non-Lambda requests per successful API job (counted from the code paths; see cost.md)."""
+
+    http_api_requests: float = 3  # POST /v1/swaps, POST .../start, GET /v1/swaps/{id}
+    s3_put_requests: float = 3  # two presigned POST uploads, one result PUT (single part below 8 MiB)
+    s3_get_requests: float = 7  # upload trigger 2 reads, validate 2, submit 2, the client's result download 1
+    dynamodb_writes_fixed: float = 9  # create, 2 uploads, queued, begin/record submit, succeeded, event sent, stats
+    dynamodb_writes_per_poll: float = 1  # count_poll UpdateItem
+    dynamodb_reads: float = 8  # start, 2 upload reads, validate, submit, archive, stats, GET
+    wru_per_write: int = 2  # a job item is 1-2 KB (write units are per 1 KB)
+    rru_per_read: int = 1  # strongly consistent, item under 4 KB
+    eventbridge_events: float = 1  # FaceSwap Succeeded (under 64 KB)
+
+
+@dataclass
+class CostBreakdown:
+    lines: dict[str, float] = field(default_factory=dict)  # label -> $ per 1,000 jobs
+
+    @property
+    def total(self) -> float:
+        return sum(self.lines.values())
+
+
+def default_profile(polls_per_job: float) -> dict[str, FunctionUse]:
+    memory = template_memory_mb()
+    profile = {name: replace(use, memory_mb=memory.get(name, use.memory_mb)) for name, use in
+               DEFAULT_PROFILE.items()}
+    profile["query"] = replace(profile["query"], invocations=polls_per_job)
+    return profile
+
+
+def cost_per_1000_jobs(transitions_per_job: float | None = None,
+                       lambda_profile: dict[str, FunctionUse] | None = None, *, polls_per_job: float = 3.0,
+                       requests: JobRequests | None = None) -> CostBreakdown:
+    """AWS cost of 1,000 successful jobs. Pass measured `transitions_per_job` (from execution histories) and a
+    measured `lambda_profile`; by default transitions come from the ASL and `polls_per_job`."""
+    requests = requests or JobRequests()
+    transitions = success_transitions(polls_per_job) if transitions_per_job is None else transitions_per_job
+    profile = lambda_profile or default_profile(polls_per_job)
+    jobs = 1000
+    costs = CostBreakdown()
+    costs.lines["Step Functions transitions"] = jobs * transitions * SFN_PER_TRANSITION
+    for name, use in profile.items():
+        if use.invocations <= 0:
+            continue
+        gb_seconds = use.memory_mb / 1024 * use.duration_ms / 1000 * use.invocations
+        costs.lines[f"Lambda {name} requests"] = jobs * use.invocations * LAMBDA_PER_REQUEST
+        costs.lines[f"Lambda {name} GB-s"] = jobs * gb_seconds * LAMBDA_ARM64_PER_GB_SECOND
+    costs.lines["S3 PUT/POST"] = jobs * requests.s3_put_requests * S3_PUT_PER_REQUEST
+    costs.lines["S3 GET"] = jobs * requests.s3_get_requests * S3_GET_PER_REQUEST
+    writes = requests.dynamodb_writes_fixed + requests.dynamodb_writes_per_poll * polls_per_job
+    costs.lines["DynamoDB writes"] = jobs * writes * requests.wru_per_write * DYNAMODB_PER_WRU
+    costs.lines["DynamoDB reads"] = jobs * requests.dynamodb_reads * requests.rru_per_read * DYNAMODB_PER_RRU
+    costs.lines["EventBridge events"] = jobs * requests.eventbridge_events * EVENTBRIDGE_PER_EVENT
+    costs.lines["HTTP API requests"] = jobs * requests.http_api_requests * HTTP_API_PER_REQUEST
+    return costs
+
+
+def max_polls_within_target(requests: JobRequests | None = None) -> float:
+    """The largest polls/job that keeps the overhead under the target (the rest of the profile as default)."""
+    low, high = 0.0, 200.0
+    budget = OVERHEAD_TARGET * PROVIDER_PRICE_PER_SWAP * 1000
+    if cost_per_1000_jobs(polls_per_job=0.0, requests=requests).total >= budget:
+        return 0.0
+    for _ in range(50):
+        middle = (low + high) / 2
+        if cost_per_1000_jobs(polls_per_job=middle, requests=requests).total < budget:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+# -- report -------------------------------------------------------------------------------------------------------
+def _table(polls_options: list[float]) -> list[str]:
+    breakdowns = [cost_per_1000_jobs(polls_per_job=polls) for polls in polls_options]
+    header = "| item (per 1,000 jobs) | " + " | ".join(f"{p:g} polls/job" for p in polls_options) + " |"
+    lines = [header, "|---|" + "---:|" * len(polls_options)]
+    labels = list(dict.fromkeys(label for b in breakdowns for label in b.lines))
+    for label in labels:
+        lines.append(f"| {label} | " + " | ".join(f"${b.lines.get(label, 0.0):.5f}" for b in breakdowns) + " |")
+    lines.append("| **total AWS** | " + " | ".join(f"**${b.total:.4f}**" for b in breakdowns) + " |")
+    provider = PROVIDER_PRICE_PER_SWAP * 1000
+    lines.append("| provider (5 credits/swap) | " + " | ".join(f"${provider:.2f}" for _ in breakdowns) + " |")
+    lines.append("| **AWS overhead vs provider** | " + " | ".join(
+        f"**{b.total / provider:.2%}**" for b in breakdowns) + " |")
+    return lines
+
+
+def main() -> int:
+    profile = default_profile(polls_per_job=0)
+    polls_options = [1.0, 2.0, 3.0, 5.0, 13.0]
+    requests = JobRequests()
+    limit = max_polls_within_target()
+    lines = [
+        "# AWS cost per 1,000 jobs (static model)",
+        "",
+        f"Prices (us-east-1, on-demand, free tiers ignored), dated {PRICE_DATE}; source: {PRICES_SOURCE}.",
+        "",
+        "| item | price |",
+        "|---|---|",
+        f"| Step Functions Standard | ${SFN_PER_TRANSITION * 1000:.3f} per 1,000 transitions |",
+        f"| Lambda requests | ${LAMBDA_PER_REQUEST * 1e6:.2f} per million |",
+        f"| Lambda duration arm64 | ${LAMBDA_ARM64_PER_GB_SECOND:.10f} per GB-s |",
+        f"| HTTP API | ${HTTP_API_PER_REQUEST * 1e6:.2f} per million |",
+        f"| S3 PUT/POST, GET | ${S3_PUT_PER_REQUEST * 1000:.4f}, ${S3_GET_PER_REQUEST * 1000:.4f} per 1,000 |",
+        f"| EventBridge custom events | ${EVENTBRIDGE_PER_EVENT * 1e6:.2f} per million |",
+        f"| DynamoDB on-demand | ${DYNAMODB_PER_WRU * 1e6:.3f} per million WRU, ${DYNAMODB_PER_RRU * 1e6:.3f} per "
+        "million RRU |",
+        f"| provider (AILabTools, 5 credits) | ${PROVIDER_PRICE_PER_SWAP} per swap |",
+        "",
+        f"Transitions of a successful execution, counted from the ASL: {FIXED_TRANSITIONS} fixed (start + the "
+        f"success path outside the loop) + {TRANSITIONS_PER_POLL} per poll (Wait, Query, Choice).",
+        "",
+        "Lambda profile (memory from template.yaml; durations are stated assumptions until measured):",
+        "",
+        "| function | memory MB | duration ms | invocations/job |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, use in profile.items():
+        invocations = "polls" if name == "query" else f"{use.invocations:g}"
+        lines.append(f"| {name} | {use.memory_mb} | {use.duration_ms:g} | {invocations} |")
+    lines += [
+        "",
+        f"Other requests per job: {requests}.",
+        "",
+        *_table(polls_options),
+        "",
+        f"Target: AWS overhead under {OVERHEAD_TARGET:.0%} of the provider's price "
+        f"(${OVERHEAD_TARGET * PROVIDER_PRICE_PER_SWAP * 1000:.2f} per 1,000 jobs). With this profile it holds up "
+        f"to **{limit:.2f} polls per job** on average; Step Functions transitions are most of the bill.",
+        "See polling.md for the polls/job each schedule needs per distribution.",
+        "",
+        "Not modelled: CloudWatch Logs ingestion, X-Ray traces, Secrets Manager calls (the key is cached per "
+        "container), S3 storage and egress, retries, failed jobs.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
