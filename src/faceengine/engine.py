@@ -1,0 +1,358 @@
+"""swap(): the whole pipeline, from two encoded photos to an encoded result and its quality report."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from . import blend, codec, colour, quality
+from .detect import Detection, detect_faces
+from .errors import FACE_COUNT_INVALID, NO_FACE, SMALL_FACE, FaceSwapError, ImageRole
+from .geometry import Pose, estimate_pose, eye_distance
+from .landmarks import FaceLandmarks, find_landmarks
+from .mask import FEATHER, capped_outline, face_size, feather, fill_polygon
+from .models import load_models
+from .options import SwapOptions, SwapResult
+from .resize import shrink, whole_factor
+from .warp import Roi, Warped, delaunay_warp, similarity_warp
+
+ENGINE_VERSION = "1.0.0"
+ROI_MARGIN = 0.15  # ROI = the target face's landmark box plus this fraction of the face size on each side
+QUALITY_WORK_SIZE = 200  # quality figures are computed with the face this many pixels across
+MAX_YAW, MAX_PITCH, MAX_ROLL = 25.0, 25.0, 45.0  # beyond these the 2-D method visibly distorts the face
+MAX_YAW_MISMATCH = 20.0
+MAX_UPSCALE = 2.0  # the template face enlarged more than this looks soft
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._started = time.perf_counter()
+        self._last = self._started
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(self.timings.get(name, 0.0) + (now - self._last) * 1000, 2)
+        self._last = now
+
+    def total(self) -> float:
+        return round((time.perf_counter() - self._started) * 1000, 2)
+
+
+def _face_summary(index: int, detection: Detection) -> dict[str, Any]:
+    x, y, width, height = detection.box
+    return {
+        "index": index,
+        "box": [round(x), round(y), round(width), round(height)],
+        "size_px": round(detection.size),
+        "score": round(detection.score, 3),
+    }
+
+
+def _pick(faces: list[Detection], index: int | None, role: ImageRole) -> int:
+    if index is None:
+        return max(range(len(faces)), key=lambda number: faces[number].size)
+    if not 0 <= index < len(faces):
+        raise FaceSwapError(
+            FACE_COUNT_INVALID, f"face index {index} asked for the {role} image, which has {len(faces)} face(s)", role
+        )
+    return index
+
+
+def _check_size(detection: Detection, options: SwapOptions, role: ImageRole) -> None:
+    if detection.size < options.min_face_size:
+        raise FaceSwapError(
+            SMALL_FACE,
+            f"the {role} face is {round(detection.size)} px across; at least {options.min_face_size} px is needed",
+            role,
+        )
+
+
+def _pose_warnings(pose: Pose, role: ImageRole) -> list[dict[str, Any]]:
+    warnings = []
+    for name, value, limit in (
+        ("yaw", pose.yaw, MAX_YAW),
+        ("pitch", pose.pitch, MAX_PITCH),
+        ("roll", pose.roll, MAX_ROLL),
+    ):
+        if abs(value) > limit:
+            warnings.append(
+                {
+                    "code": f"LARGE_{name.upper()}",
+                    "image": role,
+                    "message": f"{role} face {name} is {value:.0f} degrees; beyond {limit:.0f} the swap distorts",
+                }
+            )
+    return warnings
+
+
+def _roi(points: np.ndarray, image_shape: tuple[int, ...]) -> Roi:
+    size = face_size(points)
+    low = np.floor(points[:, :2].min(axis=0) - ROI_MARGIN * size).astype(int)
+    high = np.ceil(points[:, :2].max(axis=0) + ROI_MARGIN * size).astype(int)
+    x0, y0 = max(0, low[0]), max(0, low[1])
+    x1, y1 = min(image_shape[1], high[0]), min(image_shape[0], high[1])
+    return Roi(int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+
+
+def _face_mask(warped: Warped, target_local: np.ndarray, roi: Roi) -> np.ndarray:
+    shape = (roi.height, roi.width)
+    mask = fill_polygon(shape, capped_outline(target_local))
+    if warped.mouth_hole is None:
+        # Similarity warp: only where both faces are, so the template never paints over the target's hair or ears.
+        mask &= fill_polygon(shape, capped_outline(warped.points))
+    else:
+        mask[fill_polygon(shape, warped.mouth_hole) > 0] = 0  # the target's own mouth opening (teeth) shows
+    return mask
+
+
+def _swap_one(
+    result: np.ndarray,
+    template: np.ndarray,
+    template_marks: FaceLandmarks,
+    target_marks: FaceLandmarks,
+    options: SwapOptions,
+    timer: _Timer,
+) -> dict[str, Any]:
+    roi = _roi(target_marks.points, result.shape)
+    target_local = target_marks.points.copy()
+    target_local[:, :2] -= roi.offset
+    warp = similarity_warp if options.warp == "similarity" else delaunay_warp
+    warped = warp(template, template_marks.points, target_marks.points, roi)
+    background = roi.slice(result).copy()
+    mask = _face_mask(warped, target_local, roi)
+    if not mask.any():
+        raise FaceSwapError(NO_FACE, "the faces do not overlap after alignment", "target")
+    face_px = face_size(target_marks.points)
+    face = colour.transfer(warped.pixels, mask, background, mask) if options.colour_transfer else warped.pixels
+    timer.lap("warp_ms")
+    alpha = feather(mask, FEATHER * face_px)
+    blend_used = options.blend
+    fallback_reason = None
+    if options.blend == "seamless":
+        try:
+            face = blend.poisson_corrected(face, background, mask, face_px)
+        except cv2.error as error:
+            blend_used, fallback_reason = "alpha", str(error).strip().splitlines()[-1][:200]
+    swapped = blend.alpha_blend(face, background, alpha)
+    roi.slice(result)[:] = swapped
+    timer.lap("blend_ms")
+    report = _face_quality(swapped, background, alpha, face_px)
+    report.update(
+        blend_used=blend_used,
+        blend_fallback_reason=fallback_reason,
+        region=[roi.x, roi.y, roi.width, roi.height],
+        scale=round(face_px / max(face_size(template_marks.points), 1e-6), 3),
+    )
+    timer.lap("quality_ms")
+    return report
+
+
+def _face_quality(swapped: np.ndarray, background: np.ndarray, alpha: np.ndarray, face_px: float) -> dict[str, Any]:
+    factor = whole_factor(QUALITY_WORK_SIZE / max(face_px, 1.0))
+    swapped, background, alpha = (shrink(image, factor) for image in (swapped, background, alpha))
+    scale = 1.0 / factor
+    changed = (
+        float(np.abs(swapped.astype(np.int16) - background).mean(axis=2)[alpha >= 0.98].mean())
+        if (alpha >= 0.98).any()
+        else 0.0
+    )
+    return {
+        "seam": quality.seam_score(swapped, background, alpha, face_px * scale),
+        "colour_match": quality.colour_match(swapped, background, alpha),
+        "face_change": round(changed, 2),
+    }
+
+
+def _landmarks_report(marks: FaceLandmarks, role: ImageRole) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    pose = estimate_pose(marks.points)
+    warnings = _pose_warnings(pose, role)
+    if marks.presence < 0.5:
+        warnings.append({"code": "LOW_FACE_CONFIDENCE", "image": role, "message": f"{role} face landmarks are unsure"})
+    details = {
+        "pose": pose.as_dict(),
+        "eye_distance_px": round(eye_distance(marks.points), 1),
+        "landmark_confidence": round(marks.presence, 3),
+    }
+    return details, warnings
+
+
+@dataclass
+class _Prepared:
+    """One photo, decoded, with its faces found and the landmarks of the faces that will be used."""
+
+    image: codec.DecodedImage
+    faces: list[Detection]
+    detectors: list[str]
+    used: list[int]
+    landmarks: dict[int, FaceLandmarks]
+    warnings: list[dict[str, Any]]
+    timings: dict[str, float]
+
+
+# Failures are reported in this order whichever photo's thread finished first, so errors stay deterministic.
+_STAGES = ("decode", "detect", "choose")
+
+
+class _StageFailure(Exception):
+    def __init__(self, stage: str, error: FaceSwapError) -> None:
+        super().__init__(error.message)
+        self.rank = (_STAGES.index(stage), 0 if error.image == "target" else 1)
+        self.error = error
+
+
+def _choose(faces: list[Detection], role: ImageRole, options: SwapOptions) -> tuple[list[int], list[dict[str, Any]]]:
+    if role == "template":
+        used = _pick(faces, options.template_face_index, role)
+        _check_size(faces[used], options, role)
+        return [used], []
+    if not options.all_faces:
+        used = _pick(faces, options.face_index, role)
+        _check_size(faces[used], options, role)
+        return [used], []
+    chosen = [number for number, face in enumerate(faces) if face.size >= options.min_face_size]
+    if not chosen:
+        _check_size(max(faces, key=lambda face: face.size), options, role)
+    skipped = [
+        {"code": "FACE_SKIPPED", "image": role, "message": f"{role} face {number} is too small to swap"}
+        for number in range(len(faces))
+        if number not in chosen
+    ]
+    return chosen, skipped
+
+
+def _prepare(data: bytes, role: ImageRole, options: SwapOptions) -> _Prepared:
+    """Decode, detect, choose and find landmarks for one photo; failures carry the stage they happened in."""
+    models = load_models()
+    timer = _Timer()
+    stage = "decode"
+    try:
+        image = codec.decode(data, role, min_side=options.min_side, max_side=options.max_side)
+        timer.lap("decode_ms")
+        stage = "detect"
+        # Only one template face is used: its full-range pass is needed only to pick by index or find a small face.
+        thorough = role == "target" or options.template_face_index is not None
+        faces, detectors = detect_faces(models, image.bgr, thorough=thorough)
+        if not faces:
+            raise FaceSwapError(NO_FACE, f"no face was found in the {role} image", role)
+        timer.lap("detect_ms")
+        stage = "choose"
+        used, warnings = _choose(faces, role, options)
+    except FaceSwapError as error:
+        raise _StageFailure(stage, error) from error
+    landmarks = {number: find_landmarks(models, image.bgr, faces[number]) for number in used}
+    timer.lap("landmarks_ms")
+    return _Prepared(image, faces, detectors, used, landmarks, warnings, timer.timings)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _template_pool() -> ThreadPoolExecutor:
+    """Two workers: each swap hands its template photo to one while its own thread does the target photo."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="faceengine")
+        return _pool
+
+
+def _prepare_both(target: bytes, template: bytes, options: SwapOptions) -> tuple[_Prepared, _Prepared]:
+    template_future = _template_pool().submit(_prepare, template, "template", options)
+    failures: list[_StageFailure] = []
+    prepared: list[_Prepared] = []
+    for work in (lambda: _prepare(target, "target", options), template_future.result):
+        try:
+            prepared.append(work())
+        except _StageFailure as failure:
+            failures.append(failure)
+    if failures:
+        raise min(failures, key=lambda failure: failure.rank).error
+    return prepared[0], prepared[1]
+
+
+def swap(target: bytes, template: bytes, options: SwapOptions | None = None) -> SwapResult:
+    """Replace the face in `target` with the face from `template`; see SwapOptions. Raises FaceSwapError.
+
+    Safe to call from several threads; the models are loaded once per process, on the first call.
+    """
+    options = options or SwapOptions()
+    timer = _Timer()
+    load_models()
+    timer.lap("load_ms")
+    target_side, template_side = _prepare_both(target, template, options)
+    timer.lap("prepare_ms")
+
+    (template_used,) = template_side.used
+    template_marks = template_side.landmarks[template_used]
+    template_details, template_warnings = _landmarks_report(template_marks, "template")
+    warnings = [*target_side.warnings, *template_side.warnings, *template_warnings]
+    result = target_side.image.bgr.copy()
+    swaps = []
+    for number in target_side.used:
+        target_marks = target_side.landmarks[number]
+        target_details, target_warnings = _landmarks_report(target_marks, "target")
+        face_report = _swap_one(result, template_side.image.bgr, template_marks, target_marks, options, timer)
+        warnings += target_warnings + _swap_warnings(target_details, template_details, face_report, options)
+        swaps.append({"target_face": number, "target": target_details, **face_report})
+
+    encoded = codec.encode(target_side.image, result, options.jpeg_quality)
+    timer.lap("encode_ms")
+    report = {
+        "engine": {"name": "faceengine", "version": ENGINE_VERSION, "warp": options.warp, "blend": options.blend},
+        "target": _image_report(target_side),
+        "template": {**_image_report(template_side), "face": template_details},
+        "swaps": swaps,
+        "warnings": warnings,
+        "output": {"content_type": target_side.image.content_type, "bytes": len(encoded)},
+        "timings_ms": {**timer.timings, "total_ms": timer.total()},
+    }
+    return SwapResult(encoded, target_side.image.content_type, report)
+
+
+def _swap_warnings(
+    target_details: dict[str, Any], template_details: dict[str, Any], face_report: dict[str, Any], options: SwapOptions
+) -> list[dict[str, Any]]:
+    warnings = []
+    mismatch = target_details["pose"]["yaw"] - template_details["pose"]["yaw"]
+    if abs(mismatch) > MAX_YAW_MISMATCH:
+        warnings.append(
+            {"code": "POSE_MISMATCH", "image": None, "message": f"the faces turn {abs(mismatch):.0f} degrees apart"}
+        )
+    if face_report["scale"] > MAX_UPSCALE:
+        warnings.append(
+            {
+                "code": "TEMPLATE_UPSCALED",
+                "image": "template",
+                "message": f"the template face is enlarged {face_report['scale']:.1f}x; the result looks soft",
+            }
+        )
+    if face_report["blend_used"] != options.blend:
+        warnings.append(
+            {"code": "BLEND_FALLBACK", "image": "target", "message": "seamless cloning could not run; alpha used"}
+        )
+    return warnings
+
+
+def _image_report(side: _Prepared) -> dict[str, Any]:
+    image = side.image
+    return {
+        "width": image.width,
+        "height": image.height,
+        "content_type": image.content_type,
+        "grayscale": image.grayscale,
+        "has_alpha": image.alpha is not None,
+        "exif_rotated": image.exif_rotated,
+        "faces_found": len(side.faces),
+        "faces": [_face_summary(number, face) for number, face in enumerate(side.faces)],
+        "faces_used": side.used,
+        "detectors": side.detectors,
+        "timings_ms": side.timings,
+    }
