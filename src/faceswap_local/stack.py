@@ -128,6 +128,8 @@ class OfflineStack:
                 "ProviderBaseUrl": provider_url,
                 "JobTimeoutSeconds": str(options.job_timeout_seconds),
                 "PollExpectedSeconds": str(options.poll_expected_seconds),
+                # Waits inside the Query function are real seconds (moto scales only the Wait state): scale the budget.
+                "PollInlineSeconds": str(round(20 * options.time_scale)),
                 **options.parameter_overrides,
             },
             env_overrides={

@@ -116,7 +116,7 @@ def test_query_reports_running_then_succeeded_and_counts_polls(queued_job, monke
     assert running["status"] == "running" and running["next_wait_seconds"] >= 2 and running["polls"] == 1
     done = Steps().query(queued_job)
     assert done == {"status": "succeeded", "polls": 2, "next_wait_seconds": 0,
-                    "result_url": "https://example.com/r.jpg", "error": None}
+                    "result_url": "https://example.com/r.jpg", "error": None, "inline_seconds": done["inline_seconds"]}
 
 
 def test_query_past_the_deadline_times_out(queued_job, monkeypatch, fake_aws):
@@ -166,3 +166,29 @@ def test_a_finished_task_teaches_the_policy_the_providers_latency(queued_job, mo
     Steps().query(queued_job, last_wait_seconds=4)
     item = fake_aws.dynamodb.get_item(TableName="faceswap-jobs", Key={"job_id": {"S": "__stats__#provider_latency"}})
     assert "Item" in item and "owner" not in item["Item"]
+
+
+def test_short_waits_happen_inside_one_query_invocation(queued_job, monkeypatch):
+    monkeypatch.setenv("POLL_INLINE_SECONDS", "20")
+    monkeypatch.setenv("POLL_EXPECTED_SECONDS", "5")
+    sleeps: list[float] = []
+    monkeypatch.setattr("faceswap.workflow.time.sleep", sleeps.append)
+    running = QueryResult(state="processing", result_url=None, request_id="")
+    provider = use(monkeypatch, ScriptedProvider(["task-1"], [running, running, QueryResult(
+        state="succeeded", result_url="https://example.com/r.jpg", request_id="")]))
+    Steps().submit(queued_job)
+    poll = Steps().query(queued_job, last_wait_seconds=4)
+    assert poll["status"] == "succeeded" and poll["polls"] == 3 and provider.query_calls == 3
+    assert len(sleeps) == 2 and all(2 <= wait <= 6 for wait in sleeps)
+
+
+def test_inline_waiting_stops_at_its_budget_and_when_the_lambda_is_short_of_time(queued_job, monkeypatch):
+    monkeypatch.setenv("POLL_INLINE_SECONDS", "20")
+    monkeypatch.setattr("faceswap.workflow.time.sleep", lambda seconds: None)
+    running = QueryResult(state="processing", result_url=None, request_id="")
+    provider = use(monkeypatch, ScriptedProvider(["task-1"], [running] * 20))
+    Steps().submit(queued_job)
+    short_of_time = Steps().query(queued_job, remaining_ms=lambda: 10_000)
+    assert short_of_time["status"] == "running" and provider.query_calls == 1
+    monkeypatch.setenv("POLL_INLINE_SECONDS", "0")
+    assert Steps().query(queued_job)["status"] == "running" and provider.query_calls == 2

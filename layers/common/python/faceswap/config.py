@@ -44,6 +44,8 @@ class Settings:
     poll_expected_seconds: float
     poll_min_seconds: int
     poll_max_seconds: int
+    poll_inline_seconds: int
+    poll_inline_max_wait: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -66,6 +68,8 @@ class Settings:
             poll_expected_seconds=_float("POLL_EXPECTED_SECONDS", 12.0),
             poll_min_seconds=_int("POLL_MIN_SECONDS", 2),
             poll_max_seconds=_int("POLL_MAX_SECONDS", 30),
+            poll_inline_seconds=_int("POLL_INLINE_SECONDS", 0),
+            poll_inline_max_wait=_int("POLL_INLINE_MAX_WAIT", 6),
         )
 
 

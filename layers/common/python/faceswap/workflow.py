@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
+from collections.abc import Callable
 from typing import Any
 
 from faceswap import ids, provider_access
@@ -106,7 +108,34 @@ class Steps:
         return poll_state(RUNNING, job.polls, next_wait_seconds=self._policy().first_wait(self._remaining(job)))
 
     # -- Query: one poll, and the next wait --------------------------------------------------------------------
-    def query(self, job_id: str, last_wait_seconds: float | None = None) -> dict[str, Any]:
+    def query(self, job_id: str, last_wait_seconds: float | None = None,
+              remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
+        """Poll the provider; while the next wait is short, wait and poll again inside this invocation.
+
+        A wait inside the Lambda costs a few GB-milliseconds; a turn of the state machine's loop costs three
+        transitions, several times more. So short waits (around the provider's typical completion time) happen
+        here, within `POLL_INLINE_SECONDS`, and long ones in the Wait state, which costs nothing per second.
+        """
+        started = time.monotonic()
+        while True:
+            poll = self._poll_once(job_id, last_wait_seconds)
+            wait = poll["next_wait_seconds"]
+            spent = time.monotonic() - started
+            if poll["status"] != RUNNING or not self._may_wait_inline(wait, spent, remaining_ms):
+                poll["inline_seconds"] = round(spent, 3)
+                return poll
+            time.sleep(wait)
+            last_wait_seconds = wait
+
+    def _may_wait_inline(self, wait: int, spent: float, remaining_ms: Callable[[], int] | None) -> bool:
+        config = self.config
+        if wait > config.poll_inline_max_wait or spent + wait > config.poll_inline_seconds:
+            return False
+        # Keep enough of the Lambda's time for one more provider call (connect + read timeout) and the write.
+        needed = wait + config.provider_connect_timeout + config.provider_read_timeout + 5
+        return remaining_ms is None or remaining_ms() / 1000 > needed
+
+    def _poll_once(self, job_id: str, last_wait_seconds: float | None) -> dict[str, Any]:
         job = self.store.count_poll(job_id) or self.store.require(job_id)
         if job.status != PROCESSING or not job.provider_task_id:
             raise JobFailure("INTERNAL_ERROR", f"Job {job_id} is {job.status}, not processing.")
