@@ -178,7 +178,8 @@ def _identity_section() -> list[str]:
         target, template = photos[target_name], photos[template_name]
         swapped = swap(target, template)
         result = swapped.image
-        warnings = ", ".join(sorted({f"{w['code']} ({w['image']})" for w in swapped.report["warnings"]})) or "none"
+        codes = {w["code"] + (f" ({w['image']})" if w["image"] else "") for w in swapped.report["warnings"]}
+        warnings = ", ".join(sorted(codes)) or "none"
         result_vec, target_vec, template_vec = descriptor(result), descriptor(target), descriptor(template)
         to_template = float(np.linalg.norm(result_vec - template_vec))
         to_target = float(np.linalg.norm(result_vec - target_vec))
@@ -197,7 +198,8 @@ def main() -> int:
         "# Offline face-swap engine benchmark",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}, "
-        f"OpenCV {cv2.__version__}, numpy {np.__version__}, load average {os.getloadavg()[0]:.2f} at start. "
+        f"OpenCV {cv2.__version__}, numpy {np.__version__}, load average {os.getloadavg()[0]:.2f} at start, "
+        f"niceness {os.nice(0)}. "
         f"Median and best of {REPEATS} swaps after a warm-up; each swap includes decoding, detection and landmarks "
         "on both photos (run in parallel, one thread each), and encoding. Stage columns: the last run, in ms. "
         "~2048 px: the sample photos upscaled to 2048x2048 (target) and 1748x2048 (template), JPEG q92.",

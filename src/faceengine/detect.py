@@ -16,6 +16,7 @@ SHORT_RANGE_THRESHOLD = 0.5
 FULL_RANGE_THRESHOLD = 0.6
 NMS_IOU = 0.3
 PRESCALE_SIDE = 384  # about twice the largest detector input
+PORTRAIT_FACE_FRACTION = 0.15  # a face at least this fraction of the short side: a portrait, no full-range pass
 
 
 @dataclass(frozen=True)
@@ -112,12 +113,12 @@ def weighted_nms(candidates: _Candidates, iou_threshold: float = NMS_IOU) -> lis
 
 
 def detect_faces(models: Models, bgr: np.ndarray, *, thorough: bool = True) -> tuple[list[Detection], list[str]]:
-    """Every face in the image, ordered left to right by box centre, and the detectors that ran.
+    """Faces in the image, ordered left to right by box centre, and the detectors that ran.
 
-    The full-range model finds the small faces of group photos. It costs about three times the short-range one,
-    so with thorough=False it only runs when the short-range model finds nothing.
+    The full-range model finds the small faces of group photos; it costs about three times the short-range one.
+    With thorough=False it runs only when the short-range model finds no face, or only faces small for the frame
+    (where smaller ones it cannot see are likely).
     """
-    # One shared downscale first: INTER_AREA from a multi-megapixel photo is the slow part, not the models.
     factor = math.ceil(max(bgr.shape[:2]) / PRESCALE_SIDE)
     faces, detectors = _detect(models, shrink(bgr, factor), thorough)
     return [_rescaled(face, factor) for face in faces] if factor > 1 else faces, detectors
@@ -131,7 +132,8 @@ def _rescaled(detection: Detection, factor: float) -> Detection:
 def _detect(models: Models, bgr: np.ndarray, thorough: bool) -> tuple[list[Detection], list[str]]:
     candidates = _run_detector(models.short_range, bgr, SHORT_RANGE_ANCHORS, SHORT_RANGE_THRESHOLD)
     detectors = ["short_range"]
-    if thorough or candidates.scores.size == 0:
+    largest = float(candidates.boxes[:, 2:].max()) if candidates.scores.size else 0.0
+    if thorough or largest < PORTRAIT_FACE_FRACTION * min(bgr.shape[:2]):
         full = _run_detector(models.full_range, bgr, FULL_RANGE_ANCHORS, FULL_RANGE_THRESHOLD)
         detectors.append("full_range")
         candidates = _Candidates(

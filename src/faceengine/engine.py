@@ -11,23 +11,18 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import blend, codec, colour, quality
+from . import blend, codec, colour
+from . import report as reporting
 from .detect import Detection, detect_faces
 from .errors import FACE_COUNT_INVALID, NO_FACE, SMALL_FACE, FaceSwapError, ImageRole
-from .geometry import Pose, estimate_pose, eye_distance
 from .landmarks import FaceLandmarks, find_landmarks
 from .mask import FEATHER, capped_outline, face_size, feather, fill_polygon
 from .models import load_models
 from .options import SwapOptions, SwapResult
-from .resize import shrink, whole_factor
 from .warp import Roi, Warped, delaunay_warp, similarity_warp
 
 ENGINE_VERSION = "1.0.0"
 ROI_MARGIN = 0.15  # ROI = the target face's landmark box plus this fraction of the face size on each side
-QUALITY_WORK_SIZE = 200  # quality figures are computed with the face this many pixels across
-MAX_YAW, MAX_PITCH, MAX_ROLL = 25.0, 25.0, 45.0  # beyond these the 2-D method visibly distorts the face
-MAX_YAW_MISMATCH = 20.0
-MAX_UPSCALE = 2.0  # the template face enlarged more than this looks soft
 
 
 class _Timer:
@@ -43,16 +38,6 @@ class _Timer:
 
     def total(self) -> float:
         return round((time.perf_counter() - self._started) * 1000, 2)
-
-
-def _face_summary(index: int, detection: Detection) -> dict[str, Any]:
-    x, y, width, height = detection.box
-    return {
-        "index": index,
-        "box": [round(x), round(y), round(width), round(height)],
-        "size_px": round(detection.size),
-        "score": round(detection.score, 3),
-    }
 
 
 def _pick(faces: list[Detection], index: int | None, role: ImageRole) -> int:
@@ -72,24 +57,6 @@ def _check_size(detection: Detection, options: SwapOptions, role: ImageRole) -> 
             f"the {role} face is {round(detection.size)} px across; at least {options.min_face_size} px is needed",
             role,
         )
-
-
-def _pose_warnings(pose: Pose, role: ImageRole) -> list[dict[str, Any]]:
-    warnings = []
-    for name, value, limit in (
-        ("yaw", pose.yaw, MAX_YAW),
-        ("pitch", pose.pitch, MAX_PITCH),
-        ("roll", pose.roll, MAX_ROLL),
-    ):
-        if abs(value) > limit:
-            warnings.append(
-                {
-                    "code": f"LARGE_{name.upper()}",
-                    "image": role,
-                    "message": f"{role} face {name} is {value:.0f} degrees; beyond {limit:.0f} the swap distorts",
-                }
-            )
-    return warnings
 
 
 def _roi(points: np.ndarray, image_shape: tuple[int, ...]) -> Roi:
@@ -143,7 +110,7 @@ def _swap_one(
     swapped = blend.alpha_blend(face, background, alpha)
     roi.slice(result)[:] = swapped
     timer.lap("blend_ms")
-    report = _face_quality(swapped, background, alpha, face_px)
+    report = reporting.face_quality(swapped, background, alpha, face_px)
     report.update(
         blend_used=blend_used,
         blend_fallback_reason=fallback_reason,
@@ -152,35 +119,6 @@ def _swap_one(
     )
     timer.lap("quality_ms")
     return report
-
-
-def _face_quality(swapped: np.ndarray, background: np.ndarray, alpha: np.ndarray, face_px: float) -> dict[str, Any]:
-    factor = whole_factor(QUALITY_WORK_SIZE / max(face_px, 1.0))
-    swapped, background, alpha = (shrink(image, factor) for image in (swapped, background, alpha))
-    scale = 1.0 / factor
-    changed = (
-        float(np.abs(swapped.astype(np.int16) - background).mean(axis=2)[alpha >= 0.98].mean())
-        if (alpha >= 0.98).any()
-        else 0.0
-    )
-    return {
-        "seam": quality.seam_score(swapped, background, alpha, face_px * scale),
-        "colour_match": quality.colour_match(swapped, background, alpha),
-        "face_change": round(changed, 2),
-    }
-
-
-def _landmarks_report(marks: FaceLandmarks, role: ImageRole) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    pose = estimate_pose(marks.points)
-    warnings = _pose_warnings(pose, role)
-    if marks.presence < 0.5:
-        warnings.append({"code": "LOW_FACE_CONFIDENCE", "image": role, "message": f"{role} face landmarks are unsure"})
-    details = {
-        "pose": pose.as_dict(),
-        "eye_distance_px": round(eye_distance(marks.points), 1),
-        "landmark_confidence": round(marks.presence, 3),
-    }
-    return details, warnings
 
 
 @dataclass
@@ -236,9 +174,8 @@ def _prepare(data: bytes, role: ImageRole, options: SwapOptions) -> _Prepared:
         image = codec.decode(data, role, min_side=options.min_side, max_side=options.max_side)
         timer.lap("decode_ms")
         stage = "detect"
-        # Only one template face is used: its full-range pass is needed only to pick by index or find a small face.
-        thorough = role == "target" or options.template_face_index is not None
-        faces, detectors = detect_faces(models, image.bgr, thorough=thorough)
+        # Both detectors on both photos, so the faces the report counts are exactly the ones an index can pick.
+        faces, detectors = detect_faces(models, image.bgr)
         if not faces:
             raise FaceSwapError(NO_FACE, f"no face was found in the {role} image", role)
         timer.lap("detect_ms")
@@ -292,67 +229,26 @@ def swap(target: bytes, template: bytes, options: SwapOptions | None = None) -> 
 
     (template_used,) = template_side.used
     template_marks = template_side.landmarks[template_used]
-    template_details, template_warnings = _landmarks_report(template_marks, "template")
+    template_details, template_warnings = reporting.landmarks_report(template_marks, "template")
     warnings = [*target_side.warnings, *template_side.warnings, *template_warnings]
     result = target_side.image.bgr.copy()
     swaps = []
     for number in target_side.used:
         target_marks = target_side.landmarks[number]
-        target_details, target_warnings = _landmarks_report(target_marks, "target")
+        target_details, target_warnings = reporting.landmarks_report(target_marks, "target")
         face_report = _swap_one(result, template_side.image.bgr, template_marks, target_marks, options, timer)
-        warnings += target_warnings + _swap_warnings(target_details, template_details, face_report, options)
+        warnings += target_warnings + reporting.swap_warnings(target_details, template_details, face_report, options)
         swaps.append({"target_face": number, "target": target_details, **face_report})
 
     encoded = codec.encode(target_side.image, result, options.jpeg_quality)
     timer.lap("encode_ms")
     report = {
         "engine": {"name": "faceengine", "version": ENGINE_VERSION, "warp": options.warp, "blend": options.blend},
-        "target": _image_report(target_side),
-        "template": {**_image_report(template_side), "face": template_details},
+        "target": reporting.image_report(target_side),
+        "template": {**reporting.image_report(template_side), "face": template_details},
         "swaps": swaps,
         "warnings": warnings,
         "output": {"content_type": target_side.image.content_type, "bytes": len(encoded)},
         "timings_ms": {**timer.timings, "total_ms": timer.total()},
     }
     return SwapResult(encoded, target_side.image.content_type, report)
-
-
-def _swap_warnings(
-    target_details: dict[str, Any], template_details: dict[str, Any], face_report: dict[str, Any], options: SwapOptions
-) -> list[dict[str, Any]]:
-    warnings = []
-    mismatch = target_details["pose"]["yaw"] - template_details["pose"]["yaw"]
-    if abs(mismatch) > MAX_YAW_MISMATCH:
-        warnings.append(
-            {"code": "POSE_MISMATCH", "image": None, "message": f"the faces turn {abs(mismatch):.0f} degrees apart"}
-        )
-    if face_report["scale"] > MAX_UPSCALE:
-        warnings.append(
-            {
-                "code": "TEMPLATE_UPSCALED",
-                "image": "template",
-                "message": f"the template face is enlarged {face_report['scale']:.1f}x; the result looks soft",
-            }
-        )
-    if face_report["blend_used"] != options.blend:
-        warnings.append(
-            {"code": "BLEND_FALLBACK", "image": "target", "message": "seamless cloning could not run; alpha used"}
-        )
-    return warnings
-
-
-def _image_report(side: _Prepared) -> dict[str, Any]:
-    image = side.image
-    return {
-        "width": image.width,
-        "height": image.height,
-        "content_type": image.content_type,
-        "grayscale": image.grayscale,
-        "has_alpha": image.alpha is not None,
-        "exif_rotated": image.exif_rotated,
-        "faces_found": len(side.faces),
-        "faces": [_face_summary(number, face) for number, face in enumerate(side.faces)],
-        "faces_used": side.used,
-        "detectors": side.detectors,
-        "timings_ms": side.timings,
-    }

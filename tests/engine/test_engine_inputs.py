@@ -144,6 +144,8 @@ def test_template_face_choice_in_a_group_photo(group_photo, astronaut) -> None:
     assert first.report["template"]["faces_used"] == [0] and second.report["template"]["faces_used"] == [1]
     assert first.report["template"]["faces_found"] == 2
     assert first.image != second.image
+    default = swap(astronaut, group_photo).report["template"]
+    assert default["faces_found"] == 2 and default["faces_used"] == [0]  # counted alike with or without an index
 
 
 def test_invalid_options_are_refused() -> None:
