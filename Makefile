@@ -69,6 +69,8 @@ build: tools
 	$(TOOLS)/sam/bin/sam build --build-dir .aws-sam/build
 
 bench: venv samples
+	# Dev-only: dlib's face descriptor for the engine's identity check (large; only the benchmark needs it).
+	$(BIN)/pip install -q -r requirements/bench.txt
 	$(BIN)/python -m bench
 
 soak: venv samples
