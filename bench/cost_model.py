@@ -43,12 +43,17 @@ OVERHEAD_TARGET = 0.02  # our AWS overhead must stay under 2 % of the provider's
 
 
 # -- transitions, counted from the ASL ----------------------------------------------------------------------------
-def asl_transition_counts(asl: dict[str, Any]) -> tuple[int, int]:
-    """(fixed transitions of a successful execution, transitions per poll).
+def _ends_successfully(state: dict[str, Any]) -> bool:
+    """A Succeed state, or any other non-Fail state with `"End": true` (the workflow may end at its last Task)."""
+    return state["Type"] == "Succeed" or (state.get("End") is True and state["Type"] != "Fail")
 
-    Walks the success path from StartAt (Next, Choice rules and Default; never Catch) to a Succeed state. States on
-    a cycle are the poll loop (each entered once per poll); the others run once. The execution's start counts as
-    one more fixed transition, as Step Functions bills it."""
+
+def asl_transition_counts(asl: dict[str, Any]) -> tuple[int, int]:
+    """(fixed transitions of a successful execution, transitions per Query invocation).
+
+    Walks the success path from StartAt (Next, Choice rules and Default; never Catch) to the first state that ends
+    the execution successfully. States on a cycle are the poll loop (each entered once per Query invocation); the
+    others run once. The execution's start counts as one more fixed transition, as Step Functions bills it."""
     states = asl["States"]
 
     def successors(name: str) -> list[str]:
@@ -68,12 +73,12 @@ def asl_transition_counts(asl: dict[str, Any]) -> tuple[int, int]:
         return seen
 
     def path_to_success(start: str) -> list[str] | None:
-        # The shortest state path from `start` to a Succeed state (breadth first).
+        # The shortest state path from `start` to a successful end (breadth first).
         queue: list[list[str]] = [[start]]
         visited = {start}
         while queue:
             path = queue.pop(0)
-            if states[path[-1]]["Type"] == "Succeed":
+            if _ends_successfully(states[path[-1]]):
                 return path
             for following in successors(path[-1]):
                 if following not in visited:
@@ -83,7 +88,7 @@ def asl_transition_counts(asl: dict[str, Any]) -> tuple[int, int]:
 
     path = path_to_success(asl["StartAt"])
     if path is None:
-        raise ValueError("the state machine has no path to a Succeed state")
+        raise ValueError("the state machine has no path to a successful end (Succeed, or End: true)")
     loop = {name for name in states if name in reachable(name)}
     # The poll loop: every state on a cycle that touches the success path.
     loop = {name for name in loop if any(other in loop and name in reachable(other) for other in path)}
@@ -95,11 +100,13 @@ def _load_asl() -> dict[str, Any]:
     return json.loads(ASL_PATH.read_text())
 
 
-FIXED_TRANSITIONS, TRANSITIONS_PER_POLL = asl_transition_counts(_load_asl())
+FIXED_TRANSITIONS, TRANSITIONS_PER_INVOCATION = asl_transition_counts(_load_asl())
+TRANSITIONS_PER_POLL = TRANSITIONS_PER_INVOCATION  # the old name: before inline polling, one poll per invocation
 
 
-def success_transitions(polls_per_job: float) -> float:
-    return FIXED_TRANSITIONS + TRANSITIONS_PER_POLL * polls_per_job
+def success_transitions(query_invocations_per_job: float) -> float:
+    """Transitions of a successful execution: inline polls inside one Query invocation add none."""
+    return FIXED_TRANSITIONS + TRANSITIONS_PER_INVOCATION * query_invocations_per_job
 
 
 # -- the template's memory sizes -----------------------------------------------------------------------------------
@@ -142,7 +149,7 @@ def template_memory_mb(path: Path = TEMPLATE_PATH) -> dict[str, int]:
 class FunctionUse:
     memory_mb: int
     duration_ms: float  # billed duration per invocation (warm; arm64)
-    invocations: float  # per job; "polls" is substituted for the query function
+    invocations: float  # per job; Query invocations are substituted for the query function
 
 
 # Stated assumptions for a successful API job (see cost.md). Memory defaults are replaced by the template's.
@@ -151,7 +158,7 @@ DEFAULT_PROFILE: dict[str, FunctionUse] = {
     "upload_trigger": FunctionUse(256, 150, 2),  # one per uploaded photo (reads and inspects it)
     "validate": FunctionUse(512, 400, 1),  # decodes both photos
     "submit": FunctionUse(256, 1500, 1),  # uploads both photos to the provider
-    "query": FunctionUse(256, 300, 0),  # one per poll
+    "query": FunctionUse(128, 300, 0),  # per invocation: its first poll; inline waits and polls are billed apart
     "archive": FunctionUse(512, 1500, 1),  # streams the result to S3, emits the event
     "request_listener": FunctionUse(256, 100, 0),  # EventBridge-origin jobs only
     "record_failure": FunctionUse(256, 100, 0),  # failed jobs only
@@ -166,7 +173,9 @@ class JobRequests:
     s3_put_requests: float = 3  # two presigned POST uploads, one result PUT (single part below 8 MiB)
     s3_get_requests: float = 7  # upload trigger 2 reads, validate 2, submit 2, the client's result download 1
     dynamodb_writes_fixed: float = 9  # create, 2 uploads, queued, begin/record submit, succeeded, event sent, stats
-    dynamodb_writes_per_poll: float = 1  # count_poll UpdateItem
+    # The query step reads the job once and adds its polls in one UpdateItem per invocation (inline polls included).
+    dynamodb_writes_per_query_invocation: float = 1
+    dynamodb_reads_per_query_invocation: float = 1
     dynamodb_reads: float = 8  # start, 2 upload reads, validate, submit, archive, stats, GET
     wru_per_write: int = 2  # a job item is 1-2 KB (write units are per 1 KB)
     rru_per_read: int = 1  # strongly consistent, item under 4 KB
@@ -181,23 +190,45 @@ class CostBreakdown:
     def total(self) -> float:
         return sum(self.lines.values())
 
+    @property
+    def overhead(self) -> float:
+        """The AWS cost as a fraction of the provider's price for the same 1,000 swaps."""
+        return self.total / (PROVIDER_PRICE_PER_SWAP * 1000)
 
-def default_profile(polls_per_job: float) -> dict[str, FunctionUse]:
+
+def default_profile(polls_per_job: float, query_invocations_per_job: float | None = None) -> dict[str, FunctionUse]:
+    """The stated profile at the template's memory sizes. Without inline polling every poll is one Query
+    invocation, so `query_invocations_per_job` defaults to `polls_per_job`."""
     memory = template_memory_mb()
     profile = {name: replace(use, memory_mb=memory.get(name, use.memory_mb)) for name, use in
                DEFAULT_PROFILE.items()}
-    profile["query"] = replace(profile["query"], invocations=polls_per_job)
+    invocations = polls_per_job if query_invocations_per_job is None else query_invocations_per_job
+    profile["query"] = replace(profile["query"], invocations=invocations)
     return profile
+
+
+def lambda_gb_seconds_per_job(profile: dict[str, FunctionUse], inline_seconds_per_job: float = 0.0) -> float:
+    """GB-s per job of every function, plus the Query function's inline seconds at its memory."""
+    invoked = sum(use.memory_mb / 1024 * use.duration_ms / 1000 * use.invocations for use in profile.values())
+    return invoked + profile["query"].memory_mb / 1024 * inline_seconds_per_job
 
 
 def cost_per_1000_jobs(transitions_per_job: float | None = None,
                        lambda_profile: dict[str, FunctionUse] | None = None, *, polls_per_job: float = 3.0,
+                       query_invocations_per_job: float | None = None, inline_seconds_per_job: float = 0.0,
                        requests: JobRequests | None = None) -> CostBreakdown:
-    """AWS cost of 1,000 successful jobs. Pass measured `transitions_per_job` (from execution histories) and a
-    measured `lambda_profile`; by default transitions come from the ASL and `polls_per_job`."""
+    """AWS cost of 1,000 successful jobs.
+
+    Polls (provider GETs and the DynamoDB write each one makes) scale with `polls_per_job`; state transitions and
+    Lambda requests with `query_invocations_per_job` (default: one invocation per poll, no inline polling);
+    `inline_seconds_per_job` (time a Query invocation spends waiting and polling again after its first poll) is
+    billed at the Query function's memory. Pass measured `transitions_per_job` (from execution histories) and a
+    measured `lambda_profile` to replace the defaults (if measured Query durations already include the inline
+    waits, leave `inline_seconds_per_job` at 0)."""
     requests = requests or JobRequests()
-    transitions = success_transitions(polls_per_job) if transitions_per_job is None else transitions_per_job
-    profile = lambda_profile or default_profile(polls_per_job)
+    invocations = polls_per_job if query_invocations_per_job is None else query_invocations_per_job
+    transitions = success_transitions(invocations) if transitions_per_job is None else transitions_per_job
+    profile = lambda_profile or default_profile(polls_per_job, invocations)
     jobs = 1000
     costs = CostBreakdown()
     costs.lines["Step Functions transitions"] = jobs * transitions * SFN_PER_TRANSITION
@@ -207,52 +238,106 @@ def cost_per_1000_jobs(transitions_per_job: float | None = None,
         gb_seconds = use.memory_mb / 1024 * use.duration_ms / 1000 * use.invocations
         costs.lines[f"Lambda {name} requests"] = jobs * use.invocations * LAMBDA_PER_REQUEST
         costs.lines[f"Lambda {name} GB-s"] = jobs * gb_seconds * LAMBDA_ARM64_PER_GB_SECOND
+        if name == "query" and inline_seconds_per_job > 0:
+            inline_gb_seconds = use.memory_mb / 1024 * inline_seconds_per_job
+            costs.lines["Lambda query inline GB-s"] = jobs * inline_gb_seconds * LAMBDA_ARM64_PER_GB_SECOND
     costs.lines["S3 PUT/POST"] = jobs * requests.s3_put_requests * S3_PUT_PER_REQUEST
     costs.lines["S3 GET"] = jobs * requests.s3_get_requests * S3_GET_PER_REQUEST
-    writes = requests.dynamodb_writes_fixed + requests.dynamodb_writes_per_poll * polls_per_job
+    writes = requests.dynamodb_writes_fixed + requests.dynamodb_writes_per_query_invocation * invocations
+    reads = requests.dynamodb_reads + requests.dynamodb_reads_per_query_invocation * invocations
     costs.lines["DynamoDB writes"] = jobs * writes * requests.wru_per_write * DYNAMODB_PER_WRU
-    costs.lines["DynamoDB reads"] = jobs * requests.dynamodb_reads * requests.rru_per_read * DYNAMODB_PER_RRU
+    costs.lines["DynamoDB reads"] = jobs * reads * requests.rru_per_read * DYNAMODB_PER_RRU
     costs.lines["EventBridge events"] = jobs * requests.eventbridge_events * EVENTBRIDGE_PER_EVENT
     costs.lines["HTTP API requests"] = jobs * requests.http_api_requests * HTTP_API_PER_REQUEST
     return costs
 
 
-def max_polls_within_target(requests: JobRequests | None = None) -> float:
-    """The largest polls/job that keeps the overhead under the target (the rest of the profile as default)."""
+def max_invocations_within_target(polls_per_invocation: float = 1.0, inline_seconds_per_invocation: float = 0.0,
+                                  requests: JobRequests | None = None) -> float:
+    """The largest Query invocations/job that keep the overhead under the target, each invocation making
+    `polls_per_invocation` polls and waiting `inline_seconds_per_invocation` inline (the rest as default)."""
+    def cost(invocations: float) -> float:
+        return cost_per_1000_jobs(polls_per_job=invocations * polls_per_invocation,
+                                  query_invocations_per_job=invocations,
+                                  inline_seconds_per_job=invocations * inline_seconds_per_invocation,
+                                  requests=requests).total
+
     low, high = 0.0, 200.0
     budget = OVERHEAD_TARGET * PROVIDER_PRICE_PER_SWAP * 1000
-    if cost_per_1000_jobs(polls_per_job=0.0, requests=requests).total >= budget:
+    if cost(0.0) >= budget:
         return 0.0
     for _ in range(50):
         middle = (low + high) / 2
-        if cost_per_1000_jobs(polls_per_job=middle, requests=requests).total < budget:
-            low = middle
-        else:
-            high = middle
+        low, high = (middle, high) if cost(middle) < budget else (low, middle)
     return low
 
 
+def max_polls_within_target(requests: JobRequests | None = None) -> float:
+    """The largest polls/job within the target with one Query invocation per poll (no inline polling)."""
+    return max_invocations_within_target(requests=requests)
+
+
+def marginal_costs() -> dict[str, float]:
+    """$ per 1,000 jobs of one more Query invocation (its transitions, request and first poll), one more inline
+    poll (its DynamoDB write; its round trip is in the inline seconds) and one more inline second."""
+    base = cost_per_1000_jobs(polls_per_job=1.0, query_invocations_per_job=1.0).total
+    return {
+        "invocation": cost_per_1000_jobs(polls_per_job=2.0, query_invocations_per_job=2.0).total - base,
+        "inline poll": cost_per_1000_jobs(polls_per_job=2.0, query_invocations_per_job=1.0).total - base,
+        "inline second": cost_per_1000_jobs(polls_per_job=1.0, query_invocations_per_job=1.0,
+                                            inline_seconds_per_job=1.0).total - base,
+    }
+
+
 # -- report -------------------------------------------------------------------------------------------------------
-def _table(polls_options: list[float]) -> list[str]:
-    breakdowns = [cost_per_1000_jobs(polls_per_job=polls) for polls in polls_options]
-    header = "| item (per 1,000 jobs) | " + " | ".join(f"{p:g} polls/job" for p in polls_options) + " |"
-    lines = [header, "|---|" + "---:|" * len(polls_options)]
+@dataclass(frozen=True)
+class Scenario:
+    """Per job: Query invocations, polls (inline ones included) and seconds spent inline."""
+
+    invocations: float
+    polls: float
+    inline_seconds: float = 0.0
+
+    @property
+    def label(self) -> str:
+        inline = f", {self.inline_seconds:g} s inline" if self.inline_seconds else ""
+        return f"{self.invocations:g} inv, {self.polls:g} polls{inline}"
+
+    def cost(self) -> CostBreakdown:
+        return cost_per_1000_jobs(polls_per_job=self.polls, query_invocations_per_job=self.invocations,
+                                  inline_seconds_per_job=self.inline_seconds)
+
+
+SCENARIOS = [
+    Scenario(1, 1),  # the provider finished before the first poll
+    Scenario(1, 4, 14),  # one invocation that polls inline through the dense interval
+    Scenario(2, 7, 30),
+    Scenario(3, 3),  # the adaptive policy without inline polling, median 15 s
+    Scenario(13, 13),  # the fixed 5 s loop, median 60 s
+]
+
+
+def _table(scenarios: list[Scenario]) -> list[str]:
+    breakdowns = [scenario.cost() for scenario in scenarios]
+    lines = ["| item (per 1,000 jobs) | " + " | ".join(s.label for s in scenarios) + " |",
+             "|---|" + "---:|" * len(scenarios)]
     labels = list(dict.fromkeys(label for b in breakdowns for label in b.lines))
     for label in labels:
         lines.append(f"| {label} | " + " | ".join(f"${b.lines.get(label, 0.0):.5f}" for b in breakdowns) + " |")
     lines.append("| **total AWS** | " + " | ".join(f"**${b.total:.4f}**" for b in breakdowns) + " |")
     provider = PROVIDER_PRICE_PER_SWAP * 1000
     lines.append("| provider (5 credits/swap) | " + " | ".join(f"${provider:.2f}" for _ in breakdowns) + " |")
-    lines.append("| **AWS overhead vs provider** | " + " | ".join(
-        f"**{b.total / provider:.2%}**" for b in breakdowns) + " |")
+    lines.append("| **AWS overhead vs provider** | " + " | ".join(f"**{b.overhead:.2%}**" for b in breakdowns) + " |")
     return lines
 
 
 def main() -> int:
     profile = default_profile(polls_per_job=0)
-    polls_options = [1.0, 2.0, 3.0, 5.0, 13.0]
     requests = JobRequests()
-    limit = max_polls_within_target()
+    marginal = marginal_costs()
+    limit = max_invocations_within_target()
+    budget = OVERHEAD_TARGET * PROVIDER_PRICE_PER_SWAP * 1000
+    floor = Scenario(1, 1).cost()
     lines = [
         "# AWS cost per 1,000 jobs (static model)",
         "",
@@ -271,7 +356,9 @@ def main() -> int:
         f"| provider (AILabTools, 5 credits) | ${PROVIDER_PRICE_PER_SWAP} per swap |",
         "",
         f"Transitions of a successful execution, counted from the ASL: {FIXED_TRANSITIONS} fixed (start + the "
-        f"success path outside the loop) + {TRANSITIONS_PER_POLL} per poll (Wait, Query, Choice).",
+        f"success path outside the loop) + {TRANSITIONS_PER_INVOCATION} per Query invocation (Wait, Query, Choice). "
+        "Polls made inline (the Query function waits and asks the provider again within its budget) add no "
+        "transition: only a DynamoDB write, a provider GET (free: AILabTools bills per task) and the Lambda seconds.",
         "",
         "Lambda profile (memory from template.yaml; durations are stated assumptions until measured):",
         "",
@@ -279,18 +366,27 @@ def main() -> int:
         "|---|---:|---:|---:|",
     ]
     for name, use in profile.items():
-        invocations = "polls" if name == "query" else f"{use.invocations:g}"
-        lines.append(f"| {name} | {use.memory_mb} | {use.duration_ms:g} | {invocations} |")
+        invocations = "Query invocations" if name == "query" else f"{use.invocations:g}"
+        duration = f"{use.duration_ms:g} + inline seconds" if name == "query" else f"{use.duration_ms:g}"
+        lines.append(f"| {name} | {use.memory_mb} | {duration} | {invocations} |")
     lines += [
         "",
         f"Other requests per job: {requests}.",
         "",
-        *_table(polls_options),
+        "Marginal cost per 1,000 jobs: one more Query invocation (3 transitions, a request, its first poll) "
+        f"**${marginal['invocation']:.4f}**; one more inline poll (a DynamoDB write) ${marginal['inline poll']:.5f}; "
+        f"one more inline second at {profile['query'].memory_mb} MB ${marginal['inline second']:.5f}. So an "
+        f"invocation costs as much as {marginal['invocation'] / marginal['inline second']:.0f} s of inline waiting: "
+        "short waits belong inside the function, long ones in the Wait state (free per second).",
         "",
-        f"Target: AWS overhead under {OVERHEAD_TARGET:.0%} of the provider's price "
-        f"(${OVERHEAD_TARGET * PROVIDER_PRICE_PER_SWAP * 1000:.2f} per 1,000 jobs). With this profile it holds up "
-        f"to **{limit:.2f} polls per job** on average; Step Functions transitions are most of the bill.",
-        "See polling.md for the polls/job each schedule needs per distribution.",
+        *_table(SCENARIOS),
+        "",
+        f"Target: AWS overhead under {OVERHEAD_TARGET:.0%} of the provider's price (${budget:.2f} per 1,000 jobs). "
+        f"The floor (one invocation, one poll) is ${floor.total:.4f} ({floor.overhead:.2%}); without inline polling "
+        f"the target holds up to **{limit:.2f} Query invocations per job** on average, and each inline second "
+        f"spends {marginal['inline second'] / (budget - floor.total):.1%} of the remaining "
+        f"${budget - floor.total:.4f}. Step Functions transitions are most of the bill.",
+        "See polling.md for the invocations, polls and inline seconds each schedule needs per distribution.",
         "",
         "Not modelled: CloudWatch Logs ingestion, X-Ray traces, Secrets Manager calls (the key is cached per "
         "container), S3 storage and egress, retries, failed jobs.",

@@ -129,7 +129,7 @@ class OfflineStack:
                 "JobTimeoutSeconds": str(options.job_timeout_seconds),
                 "PollExpectedSeconds": str(options.poll_expected_seconds),
                 # Waits inside the Query function are real seconds (moto scales only the Wait state): scale the budget.
-                "PollInlineSeconds": str(round(20 * options.time_scale)),
+                "PollInlineSeconds": str(round(40 * options.time_scale)),
                 **options.parameter_overrides,
             },
             env_overrides={

@@ -19,7 +19,7 @@ def schedule(policy: PollPolicy, until: float) -> list[int]:
 
 @pytest.mark.parametrize("median", [5.0, 15.0, 60.0])
 def test_polls_are_densest_around_the_typical_completion_time(median: float) -> None:
-    policy = PollPolicy(expected_seconds=median, min_seconds=1, max_seconds=60)
+    policy = PollPolicy(expected_seconds=median, min_seconds=1, max_seconds=60, dense_seconds=4.0)
     first = policy.first_wait()
     near_median = policy.next_wait(median)
     late = policy.next_wait(median * 8)
@@ -48,7 +48,7 @@ def test_more_density_means_shorter_waits() -> None:
 
 
 def test_waits_never_exceed_the_maximum_even_far_past_the_median() -> None:
-    policy = PollPolicy(expected_seconds=10.0, min_seconds=2, max_seconds=20)
+    policy = PollPolicy(expected_seconds=10.0, min_seconds=2, max_seconds=20, dense_seconds=4.0)
     assert policy.next_wait(5000.0) == 20
     assert max(schedule(policy, 2000)) <= 20
 

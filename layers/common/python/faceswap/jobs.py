@@ -177,9 +177,9 @@ class JobStore:
     def clear_submit_marker(self, job_id: str) -> None:
         self._update(job_id, "SET submit_in_flight = :false, updated_at = :now", {}, {":false": False})
 
-    def count_poll(self, job_id: str) -> Job | None:
-        return self._update(job_id, "SET polls = if_not_exists(polls, :zero) + :one, updated_at = :now", {},
-                            {":zero": 0, ":one": 1})
+    def count_polls(self, job_id: str, polls: int) -> Job | None:
+        return self._update(job_id, "SET polls = if_not_exists(polls, :zero) + :polls, updated_at = :now", {},
+                            {":zero": 0, ":polls": polls})
 
     def mark_succeeded(self, job_id: str, result: dict[str, Any]) -> Job | None:
         return self._update(

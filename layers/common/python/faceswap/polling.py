@@ -43,7 +43,9 @@ class PollPolicy:
     min_seconds: int = 2
     max_seconds: int = 30
     sigma: float = 0.5  # spread of ln(completion time); learned alongside the median when available
-    dense_seconds: float = 4.0  # the interval around the median, where completion is most likely
+    # The interval around the median, where completion is most likely. Short, because with inline polling these
+    # waits happen inside one Query invocation (see bench/results/polling.md for the tuning).
+    dense_seconds: float = 2.5
     first_slack_seconds: float = 5.5  # first poll where F(t) / f(t) reaches this (see first_wait)
 
     def first_wait(self, remaining: float | None = None) -> int:

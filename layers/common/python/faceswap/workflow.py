@@ -117,15 +117,23 @@ class Steps:
         here, within `POLL_INLINE_SECONDS`, and long ones in the Wait state, which costs nothing per second.
         """
         started = time.monotonic()
-        while True:
-            poll = self._poll_once(job_id, last_wait_seconds)
-            wait = poll["next_wait_seconds"]
-            spent = time.monotonic() - started
-            if poll["status"] != RUNNING or not self._may_wait_inline(wait, spent, remaining_ms):
-                poll["inline_seconds"] = round(spent, 3)
-                return poll
-            time.sleep(wait)
-            last_wait_seconds = wait
+        job = self.store.require(job_id)  # one read and one write per invocation, however many polls it makes
+        if job.status != PROCESSING or not job.provider_task_id:
+            raise JobFailure("INTERNAL_ERROR", f"Job {job_id} is {job.status}, not processing.")
+        polls = 0
+        try:
+            while True:
+                polls += 1
+                poll = self._poll_once(job, job.polls + polls, last_wait_seconds)
+                wait = poll["next_wait_seconds"]
+                spent = time.monotonic() - started
+                if poll["status"] != RUNNING or not self._may_wait_inline(wait, spent, remaining_ms):
+                    poll["inline_seconds"] = round(spent, 3)
+                    return poll
+                time.sleep(wait)
+                last_wait_seconds = wait
+        finally:
+            self.store.count_polls(job_id, polls)
 
     def _may_wait_inline(self, wait: int, spent: float, remaining_ms: Callable[[], int] | None) -> bool:
         config = self.config
@@ -135,32 +143,29 @@ class Steps:
         needed = wait + config.provider_connect_timeout + config.provider_read_timeout + 5
         return remaining_ms is None or remaining_ms() / 1000 > needed
 
-    def _poll_once(self, job_id: str, last_wait_seconds: float | None) -> dict[str, Any]:
-        job = self.store.count_poll(job_id) or self.store.require(job_id)
-        if job.status != PROCESSING or not job.provider_task_id:
-            raise JobFailure("INTERNAL_ERROR", f"Job {job_id} is {job.status}, not processing.")
+    def _poll_once(self, job: Job, polls: int, last_wait_seconds: float | None) -> dict[str, Any]:
         try:
             result = provider_access.client().query(job.provider_task_id)
         except ProviderPermanentError as error:
-            return poll_state(FAILED_POLL, job.polls, error={"code": error.job_error_code, "message": error.message})
+            return poll_state(FAILED_POLL, polls, error={"code": error.job_error_code, "message": error.message})
         except ProviderTransientError:
             if self._remaining(job) <= 0:
-                return self._timed_out(job)
+                return self._timed_out(job, polls)
             raise
         elapsed = now_epoch() - parse_iso(job.submitted_at) if job.submitted_at else 0.0
         if result.state == "succeeded":
             # The provider finished somewhere in the last wait: record that, not the moment we noticed, or the
             # estimate would drift upwards with the polling interval.
             self._latency_stats().record(elapsed, after=elapsed - last_wait_seconds if last_wait_seconds else None)
-            return poll_state(DONE, job.polls, result_url=result.result_url)
+            return poll_state(DONE, polls, result_url=result.result_url)
         remaining = self._remaining(job)
         if remaining <= 0:
-            return self._timed_out(job)
-        return poll_state(RUNNING, job.polls, next_wait_seconds=self._policy().next_wait(elapsed, remaining))
+            return self._timed_out(job, polls)
+        return poll_state(RUNNING, polls, next_wait_seconds=self._policy().next_wait(elapsed, remaining))
 
-    def _timed_out(self, job: Job) -> dict[str, Any]:
+    def _timed_out(self, job: Job, polls: int) -> dict[str, Any]:
         message = f"The provider did not finish within {self.config.job_timeout_seconds} s."
-        return poll_state(TIMED_OUT, job.polls, error={"code": "JOB_TIMED_OUT", "message": message})
+        return poll_state(TIMED_OUT, polls, error={"code": "JOB_TIMED_OUT", "message": message})
 
     # -- Archive: keep the result in our bucket, then announce it ----------------------------------------------
     def archive(self, job_id: str, result_url: str) -> dict[str, Any]:
