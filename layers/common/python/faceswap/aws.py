@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any
@@ -15,6 +16,20 @@ _clients: dict[tuple[str, str | None, str | None], Any] = {}
 # Presigned forms and URLs must be SigV4 (botocore still defaults presigning to SigV2 in some regions).
 _S3_CONFIG = Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 4})
 _DEFAULT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4})
+
+
+class _NoSecretsInSdkDebugLogs(logging.Filter):
+    """At DEBUG, botocore logs response bodies (GetSecretValue: the provider API key) and signing material (the
+    signature of every presigned URL); drop those records whatever log level somebody turns on."""
+
+    _SECRET_BEARING = ("Response body", "CanonicalRequest", "StringToSign", "Signature")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self._SECRET_BEARING)
+
+
+for _name in ("botocore.parsers", "botocore.auth"):
+    logging.getLogger(_name).addFilter(_NoSecretsInSdkDebugLogs())
 
 
 def client(service: str) -> Any:
