@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from faceswap import ids, workflow_start
 from faceswap.config import settings
@@ -29,37 +28,54 @@ MAX_BODY_BYTES = 16 * 1024
 IDEMPOTENCY_KEY_MAX = 255
 
 
-class CreateSwapRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+@dataclass(frozen=True)
+class CreateSwapRequest:
+    """The optional body of POST /v1/swaps (openapi.yaml: additionalProperties false).
 
-    target_content_type: Literal["image/jpeg", "image/png"] = "image/jpeg"
-    template_content_type: Literal["image/jpeg", "image/png"] = "image/jpeg"
-    client_reference: str | None = Field(default=None, min_length=1, max_length=128)
+    Checked by hand rather than with pydantic: three fields do not justify ~70 ms more cold start on every API call.
+    """
+
+    target_content_type: str = "image/jpeg"
+    template_content_type: str = "image/jpeg"
+    client_reference: str | None = None
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+
+    @classmethod
+    def from_json_object(cls, body: dict[str, Any]) -> CreateSwapRequest:
+        unknown = sorted(set(body) - {field.name for field in fields(cls)})
+        if unknown:
+            raise ApiError("VALIDATION_ERROR", f"Unknown field(s): {', '.join(unknown)[:200]}.")
+        for name in ("target_content_type", "template_content_type"):
+            if name in body and not isinstance(body[name], str):
+                raise ApiError("VALIDATION_ERROR", f"{name}: must be a string.")
+            if name in body and body[name] not in UPLOAD_CONTENT_TYPES:
+                raise ApiError("UNSUPPORTED_MEDIA_TYPE", f"{name} must be image/jpeg or image/png.")
+        reference = body.get("client_reference", cls.client_reference)
+        # openapi.yaml types it as a string: omit it for none; an explicit null is a wrong type.
+        if "client_reference" in body and (not isinstance(reference, str) or not 1 <= len(reference) <= 128):
+            raise ApiError("VALIDATION_ERROR", "client_reference: must be a string of 1 to 128 characters.")
+        return cls(**body)
 
 
-def parse_create_request(raw_body: str | None, content_type: str | None) -> CreateSwapRequest:
+def parse_create_request(raw_body: str | bytes | None, content_type: str | None) -> CreateSwapRequest:
+    """`raw_body` is bytes when the gateway base64-encoded it (not declared as text, or not valid UTF-8)."""
     if raw_body is None or not raw_body.strip():
         return CreateSwapRequest()
-    if len(raw_body.encode()) > MAX_BODY_BYTES:
+    if len(raw_body if isinstance(raw_body, bytes) else raw_body.encode()) > MAX_BODY_BYTES:
         raise ApiError("PAYLOAD_TOO_LARGE", f"The request body is larger than {MAX_BODY_BYTES} bytes.")
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type and media_type != "application/json":
         raise ApiError("UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json.")
     try:
-        body = json.loads(raw_body)
+        # JSON is UTF-8 (RFC 8259): invalid bytes raise UnicodeDecodeError, a ValueError.
+        body = json.loads(raw_body.decode("utf-8") if isinstance(raw_body, bytes) else raw_body)
     except (ValueError, RecursionError) as error:
         raise ApiError("MALFORMED_JSON", "The request body is not valid JSON.") from error
     if not isinstance(body, dict):
         raise ApiError("MALFORMED_JSON", "The request body must be a JSON object.")
-    for name in ("target_content_type", "template_content_type"):
-        value = body.get(name)
-        if isinstance(value, str) and value not in UPLOAD_CONTENT_TYPES:
-            raise ApiError("UNSUPPORTED_MEDIA_TYPE", f"{name} must be image/jpeg or image/png.")
-    try:
-        return CreateSwapRequest.model_validate(body)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors())
-        raise ApiError("VALIDATION_ERROR", problems[:500]) from error
+    return CreateSwapRequest.from_json_object(body)
 
 
 def check_idempotency_key(key: str | None) -> str | None:
@@ -84,7 +100,7 @@ class SwapService:
 
     # POST /v1/swaps
     def create(self, owner: str, request: CreateSwapRequest, idempotency_key: str | None) -> tuple[dict, bool]:
-        fingerprint = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+        fingerprint = request.fingerprint()
         job_id = ids.job_id_for_idempotency_key(owner, idempotency_key) if idempotency_key else ids.new_job_id()
         inputs = {role: {"bucket": self.storage.bucket, "key": upload_key(job_id, role)} for role in ROLES}
         job = new_job(job_id=job_id, owner=owner, origin="api", inputs=inputs, status=AWAITING_UPLOAD,
