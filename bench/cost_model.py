@@ -24,7 +24,7 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 RESULTS = ROOT / "bench" / "results" / "cost.md"
 
 # -- prices (us-east-1, on-demand, free tiers ignored) ------------------------------------------------------------
-PRICES_SOURCE = ("/work/shared/reference/sam-conventions.md section 2 (AWS pricing pages and third-party copies, "
+PRICES_SOURCE = ("the research notes on SAM conventions, section 2 (AWS pricing pages and third-party copies, "
                  "research snapshot of 2026; the AWS pages carry no date of their own), except DynamoDB")
 PRICE_DATE = "2026 (research snapshot); DynamoDB on-demand prices as cut on 2024-11-01"
 SFN_PER_TRANSITION = 0.025 / 1000
