@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import Any
@@ -39,6 +40,14 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
     return Response(status, content_types.APPLICATION_JSON, json.dumps(body), headers=headers or {})
 
 
+def _raw_body() -> str | bytes | None:
+    """The body as sent: bytes when base64-encoded (Powertools' decoded_body would raise on non-UTF-8 bytes)."""
+    event = app.current_event
+    if event.is_base64_encoded and event.body:
+        return base64.b64decode(event.body)
+    return event.body
+
+
 def _owner() -> str:
     owner = caller_owner(app.current_event.raw_event)
     logger.append_keys(caller=owner)
@@ -49,7 +58,7 @@ def _owner() -> str:
 def create_swap() -> Response:
     owner = _owner()
     headers = app.current_event.headers
-    request = parse_create_request(app.current_event.decoded_body, headers.get("content-type"))
+    request = parse_create_request(_raw_body(), headers.get("content-type"))
     key = check_idempotency_key(headers.get("idempotency-key"))
     view, replayed = service().create(owner, request, key)
     logger.append_keys(job_id=view["job_id"])

@@ -18,7 +18,7 @@ from faceswap_client.output import emit, job_summary
 from faceswap_client.progress import Progress
 
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
-IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII without spaces, like the API
 TERMINAL = {"succeeded", "failed"}
 # After the uploads the S3 event may not have reached the service yet; give it this long before giving up.
 START_GRACE_SECONDS = 15.0
@@ -102,6 +102,12 @@ def start_when_uploaded(api: FaceSwapApi, job_id: str, poll_interval: float) -> 
         try:
             return api.start_swap(job_id)
         except ApiError as exc:
+            if exc.code == "JOB_NOT_STARTABLE":
+                # The service re-checks each upload and fails the job on a bad image, maybe before this start:
+                # report that failure (exit 1) rather than the refused start.
+                job = api.get_swap(job_id)
+                if job.get("status") == "failed":
+                    return job
             if exc.code != "UPLOADS_INCOMPLETE" or time.monotonic() >= deadline:
                 raise
         time.sleep(min(poll_interval, 1.0))

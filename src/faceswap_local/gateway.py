@@ -279,7 +279,8 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+    # Every method reaches the route table (and the API answers 405), as with API Gateway, not http.server's 501.
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_TRACE = do_QUERY = _serve
 
 
 def _http_response(response: Any) -> tuple[int, dict[str, str], bytes, list[str]]:

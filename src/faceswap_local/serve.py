@@ -17,8 +17,9 @@ _print_lock = threading.Lock()
 
 
 def say(line: str) -> None:
+    # The real stdout: on a function's thread sys.stdout is the log capture, which would call back into say().
     with _print_lock:
-        print(line, flush=True)
+        print(line, file=sys.__stdout__, flush=True)
 
 
 def log_line(function: str, record: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -193,10 +194,11 @@ class OfflineStack:
 
     def _events_route(self, event: dict[str, Any]) -> dict[str, Any]:
         params = event.get("queryStringParameters") or {}
-        try:
-            after = int(params.get("after", "0"))
-        except ValueError:
-            after = 0
+        raw_after = params.get("after", "0")
+        if not re.fullmatch(r"[0-9]{1,18}", raw_after):
+            body = {"error": {"code": "VALIDATION_ERROR", "message": "after must be a non-negative integer."}}
+            return {"statusCode": 400, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
+        after = int(raw_after)
         self.events.poll()
         entries = self.events.after(after)
         body = {"events": entries, "next": entries[-1]["seq"] if entries else after}

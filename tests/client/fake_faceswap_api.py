@@ -192,7 +192,8 @@ class Handler(BaseHTTPRequestHandler):
         key = self.headers.get("Idempotency-Key")
         replayed = self.state.idempotency_keys.get(key) if key else None
         if replayed is not None and replayed.status != "awaiting_upload":
-            view = {"job_id": replayed.job_id, "status": replayed.status, "created_at": "2026-05-04T10:15:30Z"}
+            view = {**self._job_view(replayed), "links": {"self": f"/v1/swaps/{replayed.job_id}",
+                                                           "start": f"/v1/swaps/{replayed.job_id}/start"}}
             return self._send(201, view, {"Location": f"/v1/swaps/{replayed.job_id}", "Idempotent-Replayed": "true"})
         job_id = replayed.job_id if replayed else uuid.uuid4().hex
         content_types = {
@@ -219,9 +220,7 @@ class Handler(BaseHTTPRequestHandler):
             for role, content_type in content_types.items()
         }
         created = {
-            "job_id": job_id,
-            "status": "awaiting_upload",
-            "created_at": "2026-05-04T10:15:30Z",
+            **self._job_view(job),
             "uploads": uploads,
             "links": {"self": f"/v1/swaps/{job_id}", "start": f"/v1/swaps/{job_id}/start"},
         }

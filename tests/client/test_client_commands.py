@@ -96,7 +96,7 @@ def test_signed_post_with_a_body_verifies(api: FakeServer, faceswap, monkeypatch
         api.url,
         "--no-wait",
         "--idempotency-key",
-        "order 4711",
+        "order-4711",
         token=None,
     )
     assert run.code == 0, run.err

@@ -16,8 +16,8 @@ def caller_owner(event: dict[str, Any]) -> str:
     Assumed-role sessions are folded into their role: a job created by one Lambda or CI session stays visible to the
     next session of the same role.
     """
-    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-    iam = authorizer.get("iam") or {}
+    authorizer = _mapping(_mapping(event.get("requestContext")).get("authorizer"))
+    iam = _mapping(authorizer.get("iam"))
     user_arn = iam.get("userArn")
     if isinstance(user_arn, str) and user_arn:
         match = _ASSUMED_ROLE.match(user_arn)
@@ -25,9 +25,14 @@ def caller_owner(event: dict[str, Any]) -> str:
             partition, account, role = match.groups()
             return f"iam:arn:{partition}:iam::{account}:role/{role}"
         return f"iam:{user_arn}"
-    claims = (authorizer.get("jwt") or {}).get("claims") or {}
+    claims = _mapping(_mapping(authorizer.get("jwt")).get("claims"))
     subject = claims.get("sub")
     if isinstance(subject, str) and subject:
         issuer = claims.get("iss") or ""
         return f"jwt:{issuer}#{subject}"
     raise ApiError("UNAUTHENTICATED", "The request carries no caller identity.")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """`value` if it is an object, else empty: a malformed request context means no identity, not a crash."""
+    return value if isinstance(value, dict) else {}

@@ -22,7 +22,8 @@ from faceswap.outcomes import fail_job
 from faceswap.storage import Storage
 
 _UPLOAD_KEY = re.compile(r"^uploads/([0-9a-f]{32})/(target|template)$")
-_INBOX_KEY = re.compile(r"^inbox/(?P<name>.+)/(?P<role>target|template)\.(?P<ext>jpg|jpeg|png)$", re.IGNORECASE)
+# Only role and extension ignore case: the prefix is case-sensitive like the S3 notification filter and IAM policy.
+_INBOX_KEY = re.compile(r"^inbox/(?P<name>.+)/(?P<role>(?i:target|template))\.(?P<ext>(?i:jpg|jpeg|png))$")
 INBOX_OWNER = "system:s3_inbox"
 EVENTBRIDGE_OWNER = "system:eventbridge"
 

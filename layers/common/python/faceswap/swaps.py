@@ -56,6 +56,11 @@ class CreateSwapRequest:
         # openapi.yaml types it as a string: omit it for none; an explicit null is a wrong type.
         if "client_reference" in body and (not isinstance(reference, str) or not 1 <= len(reference) <= 128):
             raise ApiError("VALIDATION_ERROR", "client_reference: must be a string of 1 to 128 characters.")
+        if isinstance(reference, str) and not reference.isascii():
+            try:
+                reference.encode("utf-8")  # JSON can escape lone UTF-16 surrogates; stores and events cannot hold them
+            except UnicodeEncodeError:
+                raise ApiError("VALIDATION_ERROR", "client_reference: must be valid Unicode text.") from None
         return cls(**body)
 
 
