@@ -27,6 +27,8 @@ from pathlib import Path
 
 import boto3
 
+from bench.report import publish
+
 RESULTS = Path(__file__).resolve().parent / "results" / "memory.md"
 RESULT_BYTES = 20 * 1024 * 1024
 TARGET_BYTES = 32 * 1024 * 1024
@@ -225,10 +227,7 @@ def main() -> int:
         "(`TransferConfig(multipart_chunksize=8 MiB, use_threads=False)`), and s3transfer/botocore hold one part "
         "in memory while sending it (plus, for the checksum, botocore may read it once more).",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    publish(RESULTS, lines)
     return 0
 
 

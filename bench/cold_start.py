@@ -17,6 +17,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from bench.report import publish
+
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ROOT / "functions"
 LAYER = ROOT / "layers" / "common" / "python"
@@ -195,10 +197,7 @@ def main() -> int:
         (f"**Imports only other functions need: {', '.join(forbidden)}.**" if forbidden else
          f"None of {', '.join(API_FORBIDDEN)} is imported by the API function."),
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    publish(RESULTS, lines)
     return 0
 
 

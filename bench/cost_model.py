@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from bench.report import publish
+
 ROOT = Path(__file__).resolve().parent.parent
 ASL_PATH = ROOT / "statemachine" / "face_swap.asl.json"
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -391,10 +393,7 @@ def main() -> int:
         "Not modelled: CloudWatch Logs ingestion, X-Ray traces, Secrets Manager calls (the key is cached per "
         "container), S3 storage and egress, retries, failed jobs.",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    publish(RESULTS, lines)
     return 0
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.report import publish
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = REPO_ROOT / ".cache" / "samples"
 RESULTS = REPO_ROOT / "bench" / "results" / "engine.md"
@@ -212,10 +214,7 @@ def main() -> int:
         f"Load average at the end: {os.getloadavg()[0]:.2f}. Timings on a shared machine vary by +/-30 % or more;",
         "the 'best' column is the least disturbed run.",
     ]
-    text = "\n".join([*header, *speed, *identity, *footer, ""])
-    print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    publish(RESULTS, [*header, *speed, *identity, *footer])
     print(f"written to {RESULTS.relative_to(REPO_ROOT)}; default-mode speed target {'met' if met else 'missed'}")
     return 0
 

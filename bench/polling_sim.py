@@ -32,6 +32,7 @@ from faceswap.latency_stats import LatencyEstimate
 from faceswap.polling import PollPolicy
 
 from bench import cost_model
+from bench.report import publish
 
 JOBS = 10_000
 WARMUP_JOBS = 300  # the stats item's history before the measured jobs
@@ -497,10 +498,7 @@ def main() -> int:
         *_tuning_table(results, [ADAPTIVE, no_inline_dense, *budgets, *at_default_budget, *tuned]),
         "",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    publish(RESULTS, lines)
     return 0
 
 

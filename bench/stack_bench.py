@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from bench import cost_model
+from bench.report import publish
 from faceswap_local.emulator import EmulatorConfig, engine_swapper
 from faceswap_local.stack import REPO, OfflineStack, StackOptions
 
@@ -139,10 +140,7 @@ def run(jobs: int = 100, time_scale: float = 0.05) -> str:
 
 
 def main() -> int:
-    report = run()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report)
-    print(report)
+    publish(RESULTS, run().splitlines())
     return 0
 
 

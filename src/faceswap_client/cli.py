@@ -75,13 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = connection_options()
 
-    swap = sub.add_parser(
-        "swap",
-        parents=[common],
-        help="swap faces: create, upload, start, wait, download",
-        epilog=EXIT_CODE_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_text, epilog=EXIT_CODE_HELP,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    swap = command("swap", "swap faces: create, upload, start, wait, download")
     swap.add_argument("target", type=Path, help="photo whose face is replaced (JPEG or PNG, at most 5 MiB)")
     swap.add_argument("template", type=Path, help="photo that gives the face (JPEG or PNG, at most 5 MiB)")
     swap.add_argument("-o", "--output", type=Path, required=True, help="where to write the result")
@@ -104,30 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     swap.add_argument("--idempotency-key", help="repeat a request safely: the same key returns the same job")
     swap.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
-    status = sub.add_parser(
-        "status",
-        parents=[common],
-        help="show a job",
-        epilog=EXIT_CODE_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    status = command("status", "show a job")
     status.add_argument("job_id")
-    delete = sub.add_parser(
-        "delete",
-        parents=[common],
-        help="delete a job's images and result",
-        epilog=EXIT_CODE_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    delete = command("delete", "delete a job's images and result")
     delete.add_argument("job_id")
 
-    events = sub.add_parser(
-        "events",
-        parents=[common],
-        help="print emitted events (local stack only)",
-        epilog=EXIT_CODE_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    events = command("events", "print emitted events (local stack only)")
     events.add_argument("-f", "--follow", action="store_true", help="keep waiting for new events")
     events.add_argument("--after", type=int, default=0, metavar="SEQ", help="only events after this sequence number")
     events.add_argument("--job", dest="job_id", help="only the events of this job")
