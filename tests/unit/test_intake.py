@@ -108,3 +108,13 @@ def test_eventbridge_request_outside_the_bucket_fails_with_an_event(fake_aws):
     assert outcome.action == "rejected" and outcome.error_code == "INVALID_REQUEST"
     assert fake_aws.executions() == []
     assert [e["detail"]["error"]["code"] for e in fake_aws.emitted_events()] == ["INVALID_REQUEST"]
+
+
+def test_a_late_upload_to_a_deleted_job_is_removed(fake_aws):
+    service = SwapService()
+    job_id = service.create(ALICE, CreateSwapRequest(), None)[0]["job_id"]
+    service.delete(ALICE, job_id)
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/target", Body=image_bytes())
+    assert Intake().handle_object(BUCKET, f"uploads/{job_id}/target").action == "ignored"
+    assert fake_aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+    assert fake_aws.executions() == []

@@ -17,7 +17,7 @@ from faceswap.clock import iso, now_epoch
 from faceswap.config import MAX_IMAGE_BYTES, settings
 from faceswap.errors import JobError
 from faceswap.images import InvalidImageError, inspect_image
-from faceswap.jobs import AWAITING_UPLOAD, QUEUED, ROLES, Job, JobStore, new_job
+from faceswap.jobs import AWAITING_UPLOAD, DELETED, QUEUED, ROLES, Job, JobStore, new_job
 from faceswap.outcomes import fail_job
 from faceswap.storage import Storage
 
@@ -69,6 +69,9 @@ class Intake:
         if job is None:
             # No job: a stale or foreign object. Removing it keeps uploads/ holding only what a job refers to.
             self.storage.delete([key])
+            return IntakeOutcome(key, "ignored", job_id)
+        if job.status == DELETED:
+            self.storage.delete([key])  # a late upload to a deleted job: the owner asked for its photos to go
             return IntakeOutcome(key, "ignored", job_id)
         if job.status != AWAITING_UPLOAD:
             return self._ensure_started(job, key)
