@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from faceswap.images import sniff_image_type
 
 from faceswap_local.stack import REPO, OfflineStack, StackOptions
 
@@ -28,11 +29,10 @@ class DemoError(Exception):
 
 
 def content_type_of(data: bytes) -> str:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    raise DemoError("the demo photos must be JPEG or PNG")
+    content_type = sniff_image_type(data)
+    if content_type is None:
+        raise DemoError("the demo photos must be JPEG or PNG")
+    return content_type
 
 
 def expect(response: requests.Response, status: int, what: str) -> dict[str, Any]:

@@ -97,16 +97,6 @@ class EventLog:
                 logging.getLogger(__name__).debug("event log poll failed: %s", error)
 
 
-def _complete_event_envelopes() -> None:
-    """moto 5.2.5 drops `account` from envelopes it delivers to SQS targets; EventBridge always sends it."""
-    from moto.events.utils import EventTemplateParser
-
-    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
-    if '"account"' not in template:
-        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
-            '"version": "0",', '"version": "0", "account": "<account>",')
-
-
 class OfflineStack:
     def __init__(self, options: StackOptions | None = None) -> None:
         self.options = options or StackOptions()
@@ -142,7 +132,6 @@ class OfflineStack:
             time_scale=options.time_scale,
             log_sink=options.log_sink,
         )
-        _complete_event_envelopes()
         self.cloud.start()
         self.events = EventLog(self.cloud.event_tap("EventBus"), options.events_file, options.on_event)
         self.events.start()

@@ -163,6 +163,7 @@ def test_event_tap_sees_events_put_by_the_state_machine(cloud: LocalCloud) -> No
     assert event["source"] == "fixture"
     assert event["detail"]["polls"] == 1
     assert any("execution:faceswap-local-FlowStateMachine:tap-job" in r for r in event["resources"])
+    assert event["account"] == cloud.account_id  # moto drops it from SQS-target envelopes; the harness restores it
 
 
 def test_log_sink_receives_each_json_log_line_as_a_dict(cloud: LocalCloud, cloud_logs: list) -> None:

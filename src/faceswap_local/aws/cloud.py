@@ -146,6 +146,7 @@ class LocalCloud:
         self.clock.install(self._patches)
         moto_patches.install_unnamed_executions(self._patches)
         moto_patches.install_eventbridge_targets(self._patches, self._async_invoker)
+        moto_patches.install_complete_event_envelopes(self._patches)
         moto_patches.install_async_s3_notifications(self._patches, self._async_invoker)
 
         self.deployment = TemplateDeployer(

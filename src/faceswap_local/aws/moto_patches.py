@@ -143,6 +143,16 @@ def install_unnamed_executions(patches: PatchSet) -> None:
     patches.set(StepFunctionsParserBackend, "start_execution", start_execution)
 
 
+def install_complete_event_envelopes(patches: PatchSet) -> None:
+    """moto 5.2.5 drops `account` from the envelopes it delivers to SQS (and other) targets; EventBridge sends it."""
+    from moto.events.utils import EventTemplateParser
+
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    if '"account"' not in template:
+        patches.set(EventTemplateParser, "DEFAULT_EVENT_INPUT_TEMPLATE",
+                    template.replace('"version": "0",', '"version": "0", "account": "<account>",'))
+
+
 def install_eventbridge_targets(patches: PatchSet, invoker: AsyncInvoker) -> None:
     """G3: deliver to Lambda and Step Functions targets; moto raises NotImplementedError for them."""
     original: Callable[..., None] = Rule.send_to_targets

@@ -27,7 +27,7 @@ from faceswap.provider import (
     ProviderTransientError,
     UploadFile,
 )
-from faceswap.storage import EXTENSIONS, Storage, result_key
+from faceswap.storage import Storage, result_key
 
 RUNNING, DONE, FAILED_POLL, TIMED_OUT = "running", "succeeded", "failed", "timed_out"
 
@@ -56,22 +56,33 @@ class Steps:
     def validate(self, job_id: str) -> dict[str, Any]:
         job = self._active(job_id)
         for role in ROLES:
-            self._load_image(job, role)
+            data = self._read_image(job, role)
+            try:
+                inspect_image(data)
+            except InvalidImageError as error:
+                raise JobFailure(error.code, f"The {role} image was rejected: {error.message}") from error
         deadline = job.deadline_at or int(now_epoch() + self.config.job_timeout_seconds)
         if job.deadline_at is None:
             self.store.set_deadline(job_id, deadline)
         return {"deadline_at": deadline}
 
-    def _load_image(self, job: Job, role: str) -> UploadFile:
+    def _read_image(self, job: Job, role: str) -> bytes:
         ref = job.inputs[role]
         data = self.storage.read(ref["key"], max_bytes=MAX_IMAGE_BYTES, bucket=ref["bucket"])
         if data is None:
             raise JobFailure("IMAGE_MISSING", f"The {role} image does not exist.")
+        return data
+
+    def _upload_file(self, job: Job, role: str) -> UploadFile:
+        """The photo as a multipart part. Validate already decoded it; here a size cap and its magic bytes suffice
+        (the provider refuses, and does not bill, anything that changed underneath into garbage)."""
+        data = self._read_image(job, role)
+        if len(data) > MAX_IMAGE_BYTES:
+            raise JobFailure("IMAGE_TOO_LARGE", f"The {role} image is larger than {MAX_IMAGE_BYTES} bytes.")
         try:
-            info = inspect_image(data)
-        except InvalidImageError as error:
-            raise JobFailure(error.code, f"The {role} image was rejected: {error.message}") from error
-        return UploadFile(f"{role}.{EXTENSIONS[info.content_type]}", data, info.content_type)
+            return UploadFile.from_bytes(role, data)
+        except ValueError as error:
+            raise JobFailure("UNSUPPORTED_IMAGE_TYPE", f"The {role} image is not a JPEG or PNG.") from error
 
     # -- Submit: the only call that spends credits -------------------------------------------------------------
     def submit(self, job_id: str) -> dict[str, Any]:
@@ -81,7 +92,7 @@ class Steps:
         if job.submit_in_flight:
             raise JobFailure("PROVIDER_OUTCOME_UNKNOWN",
                              "An earlier submission was sent but its outcome is unknown; not resubmitting.")
-        files = [self._load_image(job, role) for role in ROLES]
+        files = [self._upload_file(job, role) for role in ROLES]
         if self.store.begin_submit(job_id) is None:
             return self.submit_after_conflict(job_id)
         try:

@@ -10,7 +10,7 @@ from .errors import (
     ProviderTransientError,
     classify,
 )
-from .models import QueryResult, SubmitResult, TaskState, UploadFile, sniff_image_content_type
+from .models import QueryResult, SubmitResult, TaskState, UploadFile
 
 __all__ = [
     "API_KEY_HEADER",
@@ -28,5 +28,4 @@ __all__ = [
     "TaskState",
     "UploadFile",
     "classify",
-    "sniff_image_content_type",
 ]

@@ -5,21 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from faceswap.images import sniff_image_type  # stdlib-only at import; Pillow loads lazily
+
 TaskState = Literal["queued", "processing", "succeeded"]
 
-JPEG_MAGIC = b"\xff\xd8\xff"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
 _EXTENSION_BY_CONTENT_TYPE = {"image/jpeg": "jpg", "image/png": "png"}
-
-
-def sniff_image_content_type(content: bytes) -> str | None:
-    """The real MIME type from the magic bytes (the provider accepts JPEG and PNG only), or None."""
-    if content.startswith(JPEG_MAGIC):
-        return "image/jpeg"
-    if content.startswith(PNG_MAGIC):
-        return "image/png"
-    return None
 
 
 @dataclass(frozen=True)
@@ -36,7 +26,7 @@ class UploadFile:
 
         Raises ValueError when the bytes are neither JPEG nor PNG and no content type is given.
         """
-        resolved = content_type or sniff_image_content_type(content)
+        resolved = content_type or sniff_image_type(content)
         if resolved not in _EXTENSION_BY_CONTENT_TYPE:
             raise ValueError(f"{role}: content is not a JPEG or PNG image (content type {resolved!r})")
         return cls(f"{role}.{_EXTENSION_BY_CONTENT_TYPE[resolved]}", content, resolved)
