@@ -271,11 +271,13 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "result_not_image":
             self._send(200, _NOT_IMAGE, "text/html; charset=utf-8")
             return
+        # Counted before sending: a client that has read the body must find it counted (counting afterwards raced
+        # with the client's next look at the stats).
+        emulator.count_result_served()
         if fault == "result_slow":
             self._trickle(stored.content, stored.content_type, rule)
         else:
             self._send(200, stored.content, stored.content_type)
-        emulator.count_result_served()
 
     # -- faults --------------------------------------------------------------------------------------------------
 
