@@ -102,15 +102,18 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 def _create_resources() -> None:
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
     boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=TABLE, KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     boto3.client("events", region_name=REGION).create_event_bus(Name=BUS)
 
 
 def _processing_job() -> str:
-    from faceswap import ids
-    from faceswap.clock import iso
-    from faceswap.jobs import PROCESSING, JobStore, new_job
+    from faceswap.adapters.job_table import PROCESSING, JobStore, new_job
+    from faceswap.domain import ids
+    from faceswap.domain.clock import iso
 
     job_id = ids.new_job_id()
     inputs = {role: {"bucket": BUCKET, "key": f"uploads/{job_id}/{role}"} for role in ("target", "template")}
@@ -141,7 +144,9 @@ def moto_server() -> Iterator[str]:
         port = probe.getsockname()[1]
     process = subprocess.Popen(  # our own interpreter running moto's server module
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -159,16 +164,25 @@ def moto_server() -> Iterator[str]:
 
 
 def run() -> dict[str, object]:
-    from faceswap import aws
-    from faceswap.storage import Storage
-    from faceswap.workflow import Steps
+    from faceswap.adapters import aws_clients
+    from faceswap.adapters.storage import Storage
+    from faceswap.usecases.workflow_steps import Steps
 
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-           "AWS_REGION": REGION, "JOBS_TABLE": TABLE, "BUCKET_NAME": BUCKET, "EVENT_BUS_NAME": BUS,
-           "EVENT_SOURCE": "faceswap", "ALLOW_INSECURE_RESULT_URLS": "true", "MAX_RESULT_BYTES": str(64 * 2**20),
-           "POWERTOOLS_TRACE_DISABLED": "true"}
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "JOBS_TABLE": TABLE,
+        "BUCKET_NAME": BUCKET,
+        "EVENT_BUS_NAME": BUS,
+        "EVENT_SOURCE": "faceswap",
+        "ALLOW_INSECURE_RESULT_URLS": "true",
+        "MAX_RESULT_BYTES": str(64 * 2**20),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
     with moto_server() as endpoint, environment({**env, "AWS_ENDPOINT_URL": endpoint}):
-        aws.reset_clients()
+        aws_clients.reset_clients()
         _create_resources()
         # Warm up: imports, clients, connection pools, moto's backends (not what we measure).
         with result_server(1024 * 1024) as url:
@@ -182,12 +196,19 @@ def run() -> dict[str, object]:
             source.write(_JPEG_HEAD + b"\0" * (RESULT_BYTES - len(_JPEG_HEAD)))
             source.seek(0)
             storage = Storage(BUCKET)
-            baseline_traced, baseline_rss, _ = _measure(lambda: storage.put_file(
-                "bench/baseline.jpg", source, content_type="image/jpeg", metadata={}))
-        aws.reset_clients()
-    return {"status": outcome.get("status"), "size": result.get("size"), "archive_traced": archive_traced,
-            "archive_rss": archive_rss, "baseline_traced": baseline_traced, "baseline_rss": baseline_rss,
-            "rss_reset": reset}
+            baseline_traced, baseline_rss, _ = _measure(
+                lambda: storage.put_file("bench/baseline.jpg", source, content_type="image/jpeg", metadata={})
+            )
+        aws_clients.reset_clients()
+    return {
+        "status": outcome.get("status"),
+        "size": result.get("size"),
+        "archive_traced": archive_traced,
+        "archive_rss": archive_rss,
+        "baseline_traced": baseline_traced,
+        "baseline_rss": baseline_rss,
+        "rss_reset": reset,
+    }
 
 
 def _mib(value: object) -> str:
@@ -215,8 +236,11 @@ def main() -> int:
         f"{_mib(measured['baseline_rss'])} |",
         f"| archive minus baseline (the download path) | {_mib(max(ours, 0))} | |",
         "",
-        ("Peak RSS reset through /proc/self/clear_refs before each call."
-         if measured["rss_reset"] else "Peak RSS not resettable here: growth of VmHWM over VmRSS at the start.")
+        (
+            "Peak RSS reset through /proc/self/clear_refs before each call."
+            if measured["rss_reset"]
+            else "Peak RSS not resettable here: growth of VmHWM over VmRSS at the start."
+        )
         + " RSS also counts pages the allocator keeps after freeing, so it is an upper bound.",
         "",
         f"**Target (<= {TARGET_BYTES / 2**20:.0f} MiB): {'met' if met else 'NOT met'}** "

@@ -27,8 +27,17 @@ RESULTS = ROOT / "bench" / "results" / "cold_start.md"
 RUNS = 10
 TARGET_MS = 300.0
 # Heavy or workflow-only modules the API function must not load.
-API_FORBIDDEN = ("PIL", "requests", "numpy", "cv2", "faceswap.provider", "faceswap.images", "faceswap.workflow",
-                 "faceswap.safe_fetch", "faceengine")
+API_FORBIDDEN = (
+    "PIL",
+    "requests",
+    "numpy",
+    "cv2",
+    "faceswap.provider.ailabtools",
+    "faceswap.domain.images",
+    "faceswap.usecases.workflow_steps",
+    "faceswap.adapters.safe_fetch",
+    "faceengine",
+)
 RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
 
 # The floor every handler pays: the AWS SDK and Powertools' Logger, Tracer and Metrics (as each handler creates them).
@@ -54,16 +63,27 @@ print(json.dumps({"ms": elapsed * 1000, "modules": sorted(set(sys.modules) - bef
 
 def _child_env(function_dir: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "POWERTOOLS_"))}
-    env.update({
-        # What the Lambda runtime sets before importing the handler. The X-Ray SDK checks LAMBDA_TASK_ROOT: outside
-        # Lambda it builds a botocore X-Ray client for centralized sampling at import (~0.2 s) that Lambda never has.
-        "LAMBDA_TASK_ROOT": str(function_dir), "AWS_LAMBDA_FUNCTION_NAME": f"faceswap-{function_dir.name}",
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-        "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench", "POWERTOOLS_SERVICE_NAME": "faceswap",
-        "POWERTOOLS_METRICS_NAMESPACE": "FaceSwap", "LOG_LEVEL": "INFO", "JOBS_TABLE": "faceswap-jobs",
-        "BUCKET_NAME": "faceswap-bench", "EVENT_BUS_NAME": "faceswap-bus", "PYTHONDONTWRITEBYTECODE": "1",
-    })
+    env.update(
+        {
+            # What the Lambda runtime sets before importing the handler. The X-Ray SDK checks LAMBDA_TASK_ROOT: outside
+            # Lambda it builds a botocore X-Ray client for centralized sampling at import (~0.2 s) Lambda never has.
+            "LAMBDA_TASK_ROOT": str(function_dir),
+            "AWS_LAMBDA_FUNCTION_NAME": f"faceswap-{function_dir.name}",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "POWERTOOLS_SERVICE_NAME": "faceswap",
+            "POWERTOOLS_METRICS_NAMESPACE": "FaceSwap",
+            "LOG_LEVEL": "INFO",
+            "JOBS_TABLE": "faceswap-jobs",
+            "BUCKET_NAME": "faceswap-bench",
+            "EVENT_BUS_NAME": "faceswap-bus",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
     env.pop("PYTHONPATH", None)
     return env
 
@@ -74,8 +94,14 @@ def measure(function_dir: Path, child: str = _CHILD) -> tuple[float, list[float]
     modules: list[str] = []
     for _ in range(RUNS):
         completed = subprocess.run(
-            [sys.executable, "-c", child, str(LAYER), str(function_dir)], capture_output=True, text=True,
-            env=_child_env(function_dir), cwd=function_dir, check=False, timeout=120)
+            [sys.executable, "-c", child, str(LAYER), str(function_dir)],
+            capture_output=True,
+            text=True,
+            env=_child_env(function_dir),
+            cwd=function_dir,
+            check=False,
+            timeout=120,
+        )
         if completed.returncode != 0:
             raise RuntimeError(f"{function_dir.name}: import failed:\n{completed.stderr[-2000:]}")
         result = json.loads(completed.stdout.strip().splitlines()[-1])
@@ -114,8 +140,17 @@ def installed_size(names: list[str]) -> tuple[int, list[str]]:
         for requirement in distribution.requires or []:
             if "extra ==" in requirement:
                 continue
-            pending.append(requirement.split(";")[0].split("[")[0].split("(")[0].split(">")[0].split("<")[0]
-                           .split("=")[0].split("!")[0].split("~")[0].strip())
+            pending.append(
+                requirement.split(";")[0]
+                .split("[")[0]
+                .split("(")[0]
+                .split(">")[0]
+                .split("<")[0]
+                .split("=")[0]
+                .split("!")[0]
+                .split("~")[0]
+                .strip()
+            )
     return total, sorted(seen)
 
 
@@ -137,8 +172,9 @@ def main() -> int:
             slow.append(function_dir.name)
         if function_dir.name == "api":
             api_modules = modules
-        print(f"{function_dir.name:18s} median {median:7.1f} ms  (min {min(runs):.1f}, max {max(runs):.1f})",
-              flush=True)
+        print(
+            f"{function_dir.name:18s} median {median:7.1f} ms  (min {min(runs):.1f}, max {max(runs):.1f})", flush=True
+        )
     floor, floor_runs, _ = measure(FUNCTIONS / "api", _FLOOR)
     print(f"{'(floor: boto3 + Powertools)':18s} median {floor:7.1f} ms", flush=True)
     layer_built = BUILD / "CommonLayer"
@@ -149,14 +185,20 @@ def main() -> int:
     else:
         deps_size, deps = installed_size(_requirement_names())
         layer_size = tree_size(LAYER) + deps_size
-        layer_note = ("no `.aws-sam/build`: the layer's source plus the installed size in .venv (x86_64 wheels, "
-                      "Python 3.11; the arm64/3.13 build differs a little) of its requirements and their "
-                      "dependencies, without boto3/botocore (the runtime provides them)")
-    forbidden = [name for name in API_FORBIDDEN if name in api_modules or any(
-        module.startswith(name + ".") for module in api_modules)]
+        layer_note = (
+            "no `.aws-sam/build`: the layer's source plus the installed size in .venv (x86_64 wheels, "
+            "Python 3.11; the arm64/3.13 build differs a little) of its requirements and their "
+            "dependencies, without boto3/botocore (the runtime provides them)"
+        )
+    forbidden = [
+        name
+        for name in API_FORBIDDEN
+        if name in api_modules or any(module.startswith(name + ".") for module in api_modules)
+    ]
     api_faceswap = sorted(module for module in api_modules if module.startswith("faceswap."))
-    api_third_party = sorted({module.split(".")[0] for module in api_modules} - set(sys.stdlib_module_names)
-                             - {"faceswap", "app"})
+    api_third_party = sorted(
+        {module.split(".")[0] for module in api_modules} - set(sys.stdlib_module_names) - {"faceswap", "app"}
+    )
     lines = [
         "# Cold start and deployed size",
         "",
@@ -169,8 +211,10 @@ def main() -> int:
         "",
         "| function | median ms | min ms | max ms | deployed size |",
         "|---|---:|---:|---:|---:|",
-        *[f"| {name} | {median:.0f} | {low:.0f} | {high:.0f} | {_mb(size)} |"
-          for name, median, low, high, size in rows],
+        *[
+            f"| {name} | {median:.0f} | {low:.0f} | {high:.0f} | {_mb(size)} |"
+            for name, median, low, high, size in rows
+        ],
         f"| layer (`CommonLayer`) | | | | {_mb(layer_size)} |",
         f"| *floor: `import boto3` + Powertools Logger/Tracer/Metrics* | {floor:.0f} | {min(floor_runs):.0f} | "
         f"{max(floor_runs):.0f} | |",
@@ -183,10 +227,14 @@ def main() -> int:
     lines += [
         "",
         f"**Target {'met' if not slow else 'NOT met for ' + ', '.join(slow)}.**"
-        + ("" if not slow else f" Every handler needs the AWS SDK and Powertools, whose import alone takes {floor:.0f} "
-           "ms here: what is left to each handler is its own code and the pieces of the shared package it loads. "
-           "What would meet it: a faster machine (Lambda's arm64 cores), or dropping Powertools' Tracer and event "
-           "handler (X-Ray SDK patching, routing) for hand-written equivalents, which this project chose not to do."),
+        + (
+            ""
+            if not slow
+            else f" Every handler needs the AWS SDK and Powertools, whose import alone takes {floor:.0f} "
+            "ms here: what is left to each handler is its own code and the pieces of the shared package it loads. "
+            "What would meet it: a faster machine (Lambda's arm64 cores), or dropping Powertools' Tracer and event "
+            "handler (X-Ray SDK patching, routing) for hand-written equivalents, which this project chose not to do."
+        ),
         "",
         "## What the API function imports",
         "",
@@ -194,8 +242,11 @@ def main() -> int:
         "",
         f"faceswap modules: {', '.join(api_faceswap)}.",
         "",
-        (f"**Imports only other functions need: {', '.join(forbidden)}.**" if forbidden else
-         f"None of {', '.join(API_FORBIDDEN)} is imported by the API function."),
+        (
+            f"**Imports only other functions need: {', '.join(forbidden)}.**"
+            if forbidden
+            else f"None of {', '.join(API_FORBIDDEN)} is imported by the API function."
+        ),
     ]
     publish(RESULTS, lines)
     return 0

@@ -26,8 +26,10 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 RESULTS = ROOT / "bench" / "results" / "cost.md"
 
 # -- prices (us-east-1, on-demand, free tiers ignored) ------------------------------------------------------------
-PRICES_SOURCE = ("the research notes on SAM conventions, section 2 (AWS pricing pages and third-party copies, "
-                 "research snapshot of 2026; the AWS pages carry no date of their own), except DynamoDB")
+PRICES_SOURCE = (
+    "the research notes on SAM conventions, section 2 (AWS pricing pages and third-party copies, "
+    "research snapshot of 2026; the AWS pages carry no date of their own), except DynamoDB"
+)
 PRICE_DATE = "2026 (research snapshot); DynamoDB on-demand prices as cut on 2024-11-01"
 SFN_PER_TRANSITION = 0.025 / 1000
 LAMBDA_PER_REQUEST = 0.20 / 1_000_000
@@ -202,8 +204,7 @@ def default_profile(polls_per_job: float, query_invocations_per_job: float | Non
     """The stated profile at the template's memory sizes. Without inline polling every poll is one Query
     invocation, so `query_invocations_per_job` defaults to `polls_per_job`."""
     memory = template_memory_mb()
-    profile = {name: replace(use, memory_mb=memory.get(name, use.memory_mb)) for name, use in
-               DEFAULT_PROFILE.items()}
+    profile = {name: replace(use, memory_mb=memory.get(name, use.memory_mb)) for name, use in DEFAULT_PROFILE.items()}
     invocations = polls_per_job if query_invocations_per_job is None else query_invocations_per_job
     profile["query"] = replace(profile["query"], invocations=invocations)
     return profile
@@ -215,10 +216,15 @@ def lambda_gb_seconds_per_job(profile: dict[str, FunctionUse], inline_seconds_pe
     return invoked + profile["query"].memory_mb / 1024 * inline_seconds_per_job
 
 
-def cost_per_1000_jobs(transitions_per_job: float | None = None,
-                       lambda_profile: dict[str, FunctionUse] | None = None, *, polls_per_job: float = 3.0,
-                       query_invocations_per_job: float | None = None, inline_seconds_per_job: float = 0.0,
-                       requests: JobRequests | None = None) -> CostBreakdown:
+def cost_per_1000_jobs(
+    transitions_per_job: float | None = None,
+    lambda_profile: dict[str, FunctionUse] | None = None,
+    *,
+    polls_per_job: float = 3.0,
+    query_invocations_per_job: float | None = None,
+    inline_seconds_per_job: float = 0.0,
+    requests: JobRequests | None = None,
+) -> CostBreakdown:
     """AWS cost of 1,000 successful jobs.
 
     Polls (provider GETs and the DynamoDB write each one makes) scale with `polls_per_job`; state transitions and
@@ -254,15 +260,19 @@ def cost_per_1000_jobs(transitions_per_job: float | None = None,
     return costs
 
 
-def max_invocations_within_target(polls_per_invocation: float = 1.0, inline_seconds_per_invocation: float = 0.0,
-                                  requests: JobRequests | None = None) -> float:
+def max_invocations_within_target(
+    polls_per_invocation: float = 1.0, inline_seconds_per_invocation: float = 0.0, requests: JobRequests | None = None
+) -> float:
     """The largest Query invocations/job that keep the overhead under the target, each invocation making
     `polls_per_invocation` polls and waiting `inline_seconds_per_invocation` inline (the rest as default)."""
+
     def cost(invocations: float) -> float:
-        return cost_per_1000_jobs(polls_per_job=invocations * polls_per_invocation,
-                                  query_invocations_per_job=invocations,
-                                  inline_seconds_per_job=invocations * inline_seconds_per_invocation,
-                                  requests=requests).total
+        return cost_per_1000_jobs(
+            polls_per_job=invocations * polls_per_invocation,
+            query_invocations_per_job=invocations,
+            inline_seconds_per_job=invocations * inline_seconds_per_invocation,
+            requests=requests,
+        ).total
 
     low, high = 0.0, 200.0
     budget = OVERHEAD_TARGET * PROVIDER_PRICE_PER_SWAP * 1000
@@ -286,8 +296,10 @@ def marginal_costs() -> dict[str, float]:
     return {
         "invocation": cost_per_1000_jobs(polls_per_job=2.0, query_invocations_per_job=2.0).total - base,
         "inline poll": cost_per_1000_jobs(polls_per_job=2.0, query_invocations_per_job=1.0).total - base,
-        "inline second": cost_per_1000_jobs(polls_per_job=1.0, query_invocations_per_job=1.0,
-                                            inline_seconds_per_job=1.0).total - base,
+        "inline second": cost_per_1000_jobs(
+            polls_per_job=1.0, query_invocations_per_job=1.0, inline_seconds_per_job=1.0
+        ).total
+        - base,
     }
 
 
@@ -306,8 +318,11 @@ class Scenario:
         return f"{self.invocations:g} inv, {self.polls:g} polls{inline}"
 
     def cost(self) -> CostBreakdown:
-        return cost_per_1000_jobs(polls_per_job=self.polls, query_invocations_per_job=self.invocations,
-                                  inline_seconds_per_job=self.inline_seconds)
+        return cost_per_1000_jobs(
+            polls_per_job=self.polls,
+            query_invocations_per_job=self.invocations,
+            inline_seconds_per_job=self.inline_seconds,
+        )
 
 
 SCENARIOS = [
@@ -321,8 +336,10 @@ SCENARIOS = [
 
 def _table(scenarios: list[Scenario]) -> list[str]:
     breakdowns = [scenario.cost() for scenario in scenarios]
-    lines = ["| item (per 1,000 jobs) | " + " | ".join(s.label for s in scenarios) + " |",
-             "|---|" + "---:|" * len(scenarios)]
+    lines = [
+        "| item (per 1,000 jobs) | " + " | ".join(s.label for s in scenarios) + " |",
+        "|---|" + "---:|" * len(scenarios),
+    ]
     labels = list(dict.fromkeys(label for b in breakdowns for label in b.lines))
     for label in labels:
         lines.append(f"| {label} | " + " | ".join(f"${b.lines.get(label, 0.0):.5f}" for b in breakdowns) + " |")

@@ -28,8 +28,8 @@ TARGETS_MS = {"512": 50.0, "2048": 250.0}
 REPEATS = 9
 IDENTITY_THRESHOLD = 0.6
 
-if str(REPO_ROOT / "src") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "src"))
+if str(REPO_ROOT / "engine") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "engine"))
 
 
 def _ensure_samples() -> None:
@@ -92,7 +92,7 @@ print(json.dumps({"import_ms": (imported - started) * 1000, "load_ms": models.lo
 
 def _cold_process_figures(tmp_target: Path, tmp_template: Path) -> dict[str, float]:
     """Import, model load and peak memory, measured in a fresh process that runs 2048 px swaps."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "engine"), os.environ.get("PYTHONPATH", "")])}
     completed = subprocess.run(
         [sys.executable, "-c", _PROBE, str(tmp_target), str(tmp_template)],
         capture_output=True, text=True, check=True, env=env,

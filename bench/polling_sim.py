@@ -1,7 +1,7 @@
 """Benchmark 1: the adaptive polling policy, with and without inline polling, against the provider's fixed 5 s loop.
 
-Replays 10,000 jobs per distribution (seeded) through the real `faceswap.polling.PollPolicy`, with the typical
-completion time learned by the real `faceswap.latency_stats.LatencyEstimate` from what the system records (the
+Replays 10,000 jobs per distribution (seeded) through the real `faceswap.domain.polling.PollPolicy`, with the typical
+completion time learned by the real `faceswap.adapters.latency_store.LatencyEstimate` from what the system records (the
 elapsed time at the poll that saw success and at the poll before it), and through the fixed loop.
 
 The workflow's loop is Wait -> Query -> CheckProgress (3 transitions per Query invocation). With inline polling one
@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from faceswap.latency_stats import LatencyEstimate
-from faceswap.polling import PollPolicy
+from faceswap.adapters.latency_store import LatencyEstimate
+from faceswap.domain.polling import PollPolicy
 
 from bench import cost_model
 from bench.report import publish
@@ -101,8 +101,11 @@ ADAPTIVE = Strategy("adaptive, no inline")
 
 def inline_strategy(budget: float, **policy_options: Any) -> Strategy:
     options = "".join(f", {name.removesuffix('_seconds')} {value:g}" for name, value in policy_options.items())
-    return Strategy(f"adaptive + inline {budget:g} s{options}", inline=InlinePolling(budget),
-                    policy_options=tuple(policy_options.items()))
+    return Strategy(
+        f"adaptive + inline {budget:g} s{options}",
+        inline=InlinePolling(budget),
+        policy_options=tuple(policy_options.items()),
+    )
 
 
 # -- one job ------------------------------------------------------------------------------------------------------
@@ -111,6 +114,7 @@ Schedule = tuple[Callable[[float], int], Callable[[float, float], int]]  # first
 
 def fixed_loop() -> Schedule:
     """The provider SDK's loop: sleep 5 s, query, repeat (same deadline bound as ours)."""
+
     def first(remaining: float) -> int:
         return min(FIXED_INTERVAL, max(1, math.ceil(remaining)))
 
@@ -161,8 +165,11 @@ def run_job(completion: float, schedule: Schedule, inline: InlinePolling | None 
             return JobRun(None, polls, invocations, inline_seconds, t, t - wait)
         wait = following(t, round(remaining, 6))
         # As the query step decides: the time spent since the handler started, plus this wait, within the budget.
-        waits_inline = inline is not None and wait <= inline.max_wait_seconds and \
-            (t - invocation_started) + wait <= inline.budget_seconds
+        waits_inline = (
+            inline is not None
+            and wait <= inline.max_wait_seconds
+            and (t - invocation_started) + wait <= inline.budget_seconds
+        )
 
 
 # -- many jobs ----------------------------------------------------------------------------------------------------
@@ -212,15 +219,18 @@ class Outcome:
     def gb_seconds_per_job(self) -> tuple[float, float]:
         """(all functions, of which the Query function) GB-s per job."""
         query = self.profile["query"]
-        query_gb_s = query.memory_mb / 1024 * (query.duration_ms / 1000 * query.invocations +
-                                               self.inline_seconds_per_job)
+        query_gb_s = (
+            query.memory_mb / 1024 * (query.duration_ms / 1000 * query.invocations + self.inline_seconds_per_job)
+        )
         return cost_model.lambda_gb_seconds_per_job(self.profile, self.inline_seconds_per_job), query_gb_s
 
     @cached_property
     def cost(self) -> cost_model.CostBreakdown:
-        return cost_model.cost_per_1000_jobs(polls_per_job=self.polls_per_job,
-                                             query_invocations_per_job=self.invocations_per_job,
-                                             inline_seconds_per_job=self.inline_seconds_per_job)
+        return cost_model.cost_per_1000_jobs(
+            polls_per_job=self.polls_per_job,
+            query_invocations_per_job=self.invocations_per_job,
+            inline_seconds_per_job=self.inline_seconds_per_job,
+        )
 
 
 def policy_for(estimate: LatencyEstimate, options: tuple[tuple[str, Any], ...] = ()) -> PollPolicy:
@@ -254,9 +264,15 @@ def simulate(strategy: Strategy, warmup: np.ndarray, completions: np.ndarray) ->
 
 
 def _collect(strategy: Strategy, runs: list[JobRun], learned: str = "") -> Outcome:
-    return Outcome(strategy, np.array([r.latency for r in runs if r.latency is not None]),
-                   np.array([r.polls for r in runs]), np.array([r.invocations for r in runs]),
-                   np.array([r.inline_seconds for r in runs]), sum(1 for r in runs if r.latency is None), learned)
+    return Outcome(
+        strategy,
+        np.array([r.latency for r in runs if r.latency is not None]),
+        np.array([r.polls for r in runs]),
+        np.array([r.invocations for r in runs]),
+        np.array([r.inline_seconds for r in runs]),
+        sum(1 for r in runs if r.latency is None),
+        learned,
+    )
 
 
 def samples(distribution: Distribution, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -279,8 +295,12 @@ class Verdict:
 
 
 def verdict(ours: Outcome, fixed: Outcome) -> Verdict:
-    return Verdict(ours.mean_latency < fixed.mean_latency, ours.cost.total < fixed.cost.total,
-                   ours.cost.overhead < cost_model.OVERHEAD_TARGET, ours.p95_latency < fixed.p95_latency)
+    return Verdict(
+        ours.mean_latency < fixed.mean_latency,
+        ours.cost.total < fixed.cost.total,
+        ours.cost.overhead < cost_model.OVERHEAD_TARGET,
+        ours.p95_latency < fixed.p95_latency,
+    )
 
 
 Results = dict[str, dict[str, Outcome]]  # distribution name -> strategy label -> outcome
@@ -289,12 +309,15 @@ Results = dict[str, dict[str, Outcome]]  # distribution name -> strategy label -
 def best_strategy(results: Results, candidates: list[Strategy]) -> Strategy:
     """The candidate meeting the most targets over all distributions, then beating the fixed loop's p95 for the
     most, then with the lowest worst-case overhead (to 0.01 %), then the lowest mean added latency."""
+
     def score(strategy: Strategy) -> tuple[int, int, float, float]:
         pairs = [(r[strategy.label], r[FIXED.label]) for r in results.values()]
-        return (-sum(verdict(ours, fixed).met for ours, fixed in pairs),
-                -sum(verdict(ours, fixed).beats_p95 for ours, fixed in pairs),
-                round(max(ours.cost.overhead for ours, _ in pairs), 4),
-                sum(ours.mean_latency for ours, _ in pairs))
+        return (
+            -sum(verdict(ours, fixed).met for ours, fixed in pairs),
+            -sum(verdict(ours, fixed).beats_p95 for ours, fixed in pairs),
+            round(max(ours.cost.overhead for ours, _ in pairs), 4),
+            sum(ours.mean_latency for ours, _ in pairs),
+        )
 
     return min(candidates, key=score)
 
@@ -313,23 +336,47 @@ def tuning_candidates(budget: float) -> list[Strategy]:
 
 
 # -- report -------------------------------------------------------------------------------------------------------
-HEADER = ["schedule", "mean added s", "p50 s", "p95 s", "polls/job", "Query inv/job", "inline s/job",
-          "transitions/job", "Lambda GB-s/job (Query)", "AWS $/1k jobs", "% of provider", "timed out"]
+HEADER = [
+    "schedule",
+    "mean added s",
+    "p50 s",
+    "p95 s",
+    "polls/job",
+    "Query inv/job",
+    "inline s/job",
+    "transitions/job",
+    "Lambda GB-s/job (Query)",
+    "AWS $/1k jobs",
+    "% of provider",
+    "timed out",
+]
 
 
 def _row(outcome: Outcome) -> list[str]:
     lat = outcome.latencies
     total_gb_s, query_gb_s = outcome.gb_seconds_per_job
-    return [outcome.label, f"{lat.mean():.2f}", f"{np.percentile(lat, 50):.2f}", f"{np.percentile(lat, 95):.2f}",
-            f"{outcome.polls_per_job:.2f}", f"{outcome.invocations_per_job:.2f}",
-            f"{outcome.inline_seconds_per_job:.1f}", f"{outcome.transitions_per_job:.2f}",
-            f"{total_gb_s:.3f} ({query_gb_s:.3f})", f"${outcome.cost.total:.4f}", f"{outcome.cost.overhead:.2%}",
-            str(outcome.timed_out)]
+    return [
+        outcome.label,
+        f"{lat.mean():.2f}",
+        f"{np.percentile(lat, 50):.2f}",
+        f"{np.percentile(lat, 95):.2f}",
+        f"{outcome.polls_per_job:.2f}",
+        f"{outcome.invocations_per_job:.2f}",
+        f"{outcome.inline_seconds_per_job:.1f}",
+        f"{outcome.transitions_per_job:.2f}",
+        f"{total_gb_s:.3f} ({query_gb_s:.3f})",
+        f"${outcome.cost.total:.4f}",
+        f"{outcome.cost.overhead:.2%}",
+        str(outcome.timed_out),
+    ]
 
 
 def _table(outcomes: list[Outcome]) -> list[str]:
-    return ["| " + " | ".join(HEADER) + " |", "|---|" + "---:|" * (len(HEADER) - 1),
-            *("| " + " | ".join(_row(outcome)) + " |" for outcome in outcomes)]
+    return [
+        "| " + " | ".join(HEADER) + " |",
+        "|---|" + "---:|" * (len(HEADER) - 1),
+        *("| " + " | ".join(_row(outcome)) + " |" for outcome in outcomes),
+    ]
 
 
 def _yes(ok: bool) -> str:
@@ -342,28 +389,34 @@ def _shortfall(ours: Outcome) -> str:
     if over <= 0:
         return f"${-over:.4f}/1k to spare"
     inline = ours.cost.lines.get("Lambda query inline GB-s", 0.0)
-    return (f"**${over:.4f}/1k over** ({ours.cost.overhead - cost_model.OVERHEAD_TARGET:+.2%}): "
-            f"{ours.invocations_per_job:.2f} invocations (${ours.cost.lines['Step Functions transitions']:.3f} "
-            f"transitions), {ours.inline_seconds_per_job:.0f} s inline (${inline:.3f})")
+    return (
+        f"**${over:.4f}/1k over** ({ours.cost.overhead - cost_model.OVERHEAD_TARGET:+.2%}): "
+        f"{ours.invocations_per_job:.2f} invocations (${ours.cost.lines['Step Functions transitions']:.3f} "
+        f"transitions), {ours.inline_seconds_per_job:.0f} s inline (${inline:.3f})"
+    )
 
 
 def overhead_over_seeds(strategy: Strategy, seeds: int = SEED_CHECKS) -> dict[str, tuple[float, float]]:
     """(lowest, highest) overhead per distribution over `seeds` other seeds: how firm a thin margin is."""
     spread: dict[str, tuple[float, float]] = {}
     for offset, distribution in enumerate(DISTRIBUTIONS):
-        overheads = [simulate(strategy, *samples(distribution, SEED + 1000 * (check + 1) + offset)).cost.overhead
-                     for check in range(seeds)]
+        overheads = [
+            simulate(strategy, *samples(distribution, SEED + 1000 * (check + 1) + offset)).cost.overhead
+            for check in range(seeds)
+        ]
         spread[distribution.name] = (min(overheads), max(overheads))
     return spread
 
 
-def _targets(results: Results, strategy: Strategy,
-             spread: dict[str, tuple[float, float]] | None = None) -> list[str]:
+def _targets(results: Results, strategy: Strategy, spread: dict[str, tuple[float, float]] | None = None) -> list[str]:
     seeds = f" | overhead, {SEED_CHECKS} other seeds" if spread else ""
-    lines = [f"### {strategy.label}", "",
-             "| distribution | mean added s vs fixed | AWS cost vs fixed | latency better | cost better | under 2 % | "
-             f"margin to 2 %{seeds} |",
-             "|---|---:|---:|---|---|---|---|" + ("---:|" if spread else "")]
+    lines = [
+        f"### {strategy.label}",
+        "",
+        "| distribution | mean added s vs fixed | AWS cost vs fixed | latency better | cost better | under 2 % | "
+        f"margin to 2 %{seeds} |",
+        "|---|---:|---:|---|---|---|---|" + ("---:|" if spread else ""),
+    ]
     at_line: list[str] = []
     for name, outcomes in results.items():
         ours, fixed = outcomes[strategy.label], outcomes[FIXED.label]
@@ -373,18 +426,24 @@ def _targets(results: Results, strategy: Strategy,
         if spread and v.under_target and spread[name][1] >= cost_model.OVERHEAD_TARGET:
             under = "**at the line**"
             at_line.append(name)
-        lines.append(f"| {name} | {ours.mean_latency:.2f} vs {fixed.mean_latency:.2f} | "
-                     f"${ours.cost.total:.4f} vs ${fixed.cost.total:.4f} | {_yes(v.beats_latency)} | "
-                     f"{_yes(v.beats_cost)} | {under} | {_shortfall(ours)}{seed_cell} |")
+        lines.append(
+            f"| {name} | {ours.mean_latency:.2f} vs {fixed.mean_latency:.2f} | "
+            f"${ours.cost.total:.4f} vs ${fixed.cost.total:.4f} | {_yes(v.beats_latency)} | "
+            f"{_yes(v.beats_cost)} | {under} | {_shortfall(ours)}{seed_cell} |"
+        )
     verdicts = [verdict(o[strategy.label], o[FIXED.label]) for o in results.values()]
     beats = all(v.beats_latency and v.beats_cost for v in verdicts)
     missed = [name for name, v in zip(results, verdicts, strict=True) if not v.under_target]
     overhead = "met for every distribution" if not missed else f"NOT met for {', '.join(missed)}"
     if at_line:
         overhead += f"; at the line (over 2 % on other seeds) for {', '.join(at_line)}"
-    lines += ["", f"Mean added latency and cost better than the fixed loop for every distribution: "
-                  f"**{'met' if beats else 'NOT met'}**. Overhead under {cost_model.OVERHEAD_TARGET:.0%}: "
-                  f"**{overhead}**.", ""]
+    lines += [
+        "",
+        f"Mean added latency and cost better than the fixed loop for every distribution: "
+        f"**{'met' if beats else 'NOT met'}**. Overhead under {cost_model.OVERHEAD_TARGET:.0%}: "
+        f"**{overhead}**.",
+        "",
+    ]
     return lines
 
 
@@ -395,8 +454,10 @@ def _tuning_table(results: Results, strategies: list[Strategy]) -> list[str]:
         for outcomes in results.values():
             ours, fixed = outcomes[strategy.label], outcomes[FIXED.label]
             mark = "" if verdict(ours, fixed).met == 3 else " (!)"
-            cells.append(f"{ours.mean_latency - fixed.mean_latency:+.2f} s (p95 "
-                         f"{ours.p95_latency - fixed.p95_latency:+.2f}), {ours.cost.overhead:.2%}{mark}")
+            cells.append(
+                f"{ours.mean_latency - fixed.mean_latency:+.2f} s (p95 "
+                f"{ours.p95_latency - fixed.p95_latency:+.2f}), {ours.cost.overhead:.2%}{mark}"
+            )
         lines.append(f"| {strategy.label} | " + " | ".join(cells) + " |")
     return lines
 
@@ -417,16 +478,21 @@ def main() -> int:
     tuned = tuning_candidates(best_budget.inline.budget_seconds)
     # The same policy change without inline polling (POLL_INLINE_SECONDS=0) and at the template's default budget.
     no_inline_dense = Strategy("adaptive, no inline, dense 2.5", policy_options=(("dense_seconds", 2.5),))
-    at_default_budget = [] if best_budget.inline.budget_seconds == DEFAULT_INLINE_BUDGET else \
-        [inline_strategy(DEFAULT_INLINE_BUDGET, dense_seconds=2.5)]
+    at_default_budget = (
+        []
+        if best_budget.inline.budget_seconds == DEFAULT_INLINE_BUDGET
+        else [inline_strategy(DEFAULT_INLINE_BUDGET, dense_seconds=2.5)]
+    )
     extra = run_all([*tuned, no_inline_dense, *at_default_budget])
     for name, outcomes in extra.items():
         results[name].update(outcomes)
     recommended = best_strategy(results, [best_budget, *tuned])
     marginal = cost_model.marginal_costs()
     floor = cost_model.cost_per_1000_jobs(polls_per_job=1, query_invocations_per_job=1)
-    busiest = max(INVOKE_OVERHEAD_SECONDS + POLL_ROUND_TRIP_SECONDS + o[recommended.label].inline_seconds_per_job
-                  for o in results.values())
+    busiest = max(
+        INVOKE_OVERHEAD_SECONDS + POLL_ROUND_TRIP_SECONDS + o[recommended.label].inline_seconds_per_job
+        for o in results.values()
+    )
     budget = cost_model.OVERHEAD_TARGET * cost_model.PROVIDER_PRICE_PER_SWAP * 1000
     lines = [
         "# Polling policy simulation",
@@ -457,9 +523,14 @@ def main() -> int:
     shown = [FIXED, ADAPTIVE, *budgets, recommended] if recommended not in budgets else [FIXED, ADAPTIVE, *budgets]
     for distribution in DISTRIBUTIONS:
         outcomes = results[distribution.name]
-        lines += [f"## {distribution.name}: {distribution.description}", "",
-                  *_table([outcomes[s.label] for s in shown]), "",
-                  f"Learned by `{recommended.label}`: {outcomes[recommended.label].learned}.", ""]
+        lines += [
+            f"## {distribution.name}: {distribution.description}",
+            "",
+            *_table([outcomes[s.label] for s in shown]),
+            "",
+            f"Learned by `{recommended.label}`: {outcomes[recommended.label].learned}.",
+            "",
+        ]
     lines += [
         "## Targets",
         "",
@@ -469,8 +540,11 @@ def main() -> int:
         *_targets(results, best_budget),
     ]
     if recommended != best_budget:
-        lines += ["Recommended (tuned through `PollPolicy` constructor arguments, table below):", "",
-                  *_targets(results, recommended, overhead_over_seeds(recommended))]
+        lines += [
+            "Recommended (tuned through `PollPolicy` constructor arguments, table below):",
+            "",
+            *_targets(results, recommended, overhead_over_seeds(recommended)),
+        ]
     lines += [
         "### Why the 2 % target is hard",
         "",

@@ -9,18 +9,25 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+from faceswap_local.emulator import EmulatorConfig, engine_swapper
+from faceswap_local.stack import REPO, OfflineStack, StackOptions
 
 from bench import cost_model
 from bench.report import publish
-from faceswap_local.emulator import EmulatorConfig, engine_swapper
-from faceswap_local.stack import REPO, OfflineStack, StackOptions
 
 RESULTS = REPO / "bench" / "results" / "throughput.md"
 SEQUENTIAL_JOBS = 5
 SAMPLES = REPO / ".cache" / "samples"
-FUNCTION_NAMES = {"ApiFunction": "api", "UploadTriggerFunction": "upload_trigger", "ValidateFunction": "validate",
-                  "SubmitFunction": "submit", "QueryFunction": "query", "ArchiveFunction": "archive",
-                  "RecordFailureFunction": "record_failure", "RequestListenerFunction": "request_listener"}
+FUNCTION_NAMES = {
+    "ApiFunction": "api",
+    "UploadTriggerFunction": "upload_trigger",
+    "ValidateFunction": "validate",
+    "SubmitFunction": "submit",
+    "QueryFunction": "query",
+    "ArchiveFunction": "archive",
+    "RecordFailureFunction": "record_failure",
+    "RequestListenerFunction": "request_listener",
+}
 
 
 def _one_job(stack: OfflineStack, token: str, target: bytes, template: bytes) -> str:
@@ -29,8 +36,9 @@ def _one_job(stack: OfflineStack, token: str, target: bytes, template: bytes) ->
     created = session.post(f"{stack.api_url}/v1/swaps", json={"target_content_type": "image/png"}, timeout=60).json()
     for role, data in (("target", target), ("template", template)):
         form = created["uploads"][role]
-        requests.post(form["url"], data=form["fields"], files={"file": (role, data, form["content_type"])},
-                      timeout=60).raise_for_status()
+        requests.post(
+            form["url"], data=form["fields"], files={"file": (role, data, form["content_type"])}, timeout=60
+        ).raise_for_status()
     return created["job_id"]
 
 
@@ -54,8 +62,12 @@ def run(jobs: int = 100, time_scale: float = 0.05) -> str:
         finally:
             swap_ms.append((time.perf_counter() - started) * 1000)
 
-    options = StackOptions(time_scale=time_scale, gateway_port=0, swapper=timed_swapper,
-                           emulator=EmulatorConfig(queued_seconds=0.5, processing_seconds=2.0))
+    options = StackOptions(
+        time_scale=time_scale,
+        gateway_port=0,
+        swapper=timed_swapper,
+        emulator=EmulatorConfig(queued_seconds=0.5, processing_seconds=2.0),
+    )
     with OfflineStack(options) as stack:
         token = stack.auth.mint("bench")
         # Phase 1: a few jobs one at a time. Each Lambda sandbox has a CPU to itself, so these uncontended handler
@@ -109,18 +121,23 @@ def run(jobs: int = 100, time_scale: float = 0.05) -> str:
     for function, values in sorted(durations.items(), key=lambda item: -sum(item[1])):
         values = sorted(values)
         alone = statistics.median(solo[function]) if solo.get(function) else float("nan")
-        lines.append(f"| {function} | {len(values)} | {alone:.0f} | {statistics.median(values):.0f} | "
-                     f"{values[int(len(values) * 0.95) - 1]:.0f} | {sum(values) / 1000:.1f} |")
+        lines.append(
+            f"| {function} | {len(values)} | {alone:.0f} | {statistics.median(values):.0f} | "
+            f"{values[int(len(values) * 0.95) - 1]:.0f} | {sum(values) / 1000:.1f} |"
+        )
     if swap_ms:
-        lines.append(f"| (emulator: offline engine swap) | {len(swap_ms)} | - | {statistics.median(swap_ms):.0f} | "
-                     f"{sorted(swap_ms)[int(len(swap_ms) * 0.95) - 1]:.0f} | {sum(swap_ms) / 1000:.1f} |")
+        lines.append(
+            f"| (emulator: offline engine swap) | {len(swap_ms)} | - | {statistics.median(swap_ms):.0f} | "
+            f"{sorted(swap_ms)[int(len(swap_ms) * 0.95) - 1]:.0f} | {sum(swap_ms) / 1000:.1f} |"
+        )
     profile = cost_model.default_profile(statistics.mean(polls))
     measured = {}
     for function, name in FUNCTION_NAMES.items():
         if name in profile and durations.get(function):
             per_job = len(durations[function]) / jobs
-            measured[name] = cost_model.replace(profile[name], duration_ms=statistics.median(solo[function]),
-                                                invocations=per_job)
+            measured[name] = cost_model.replace(
+                profile[name], duration_ms=statistics.median(solo[function]), invocations=per_job
+            )
     profile.update(measured)
     costs = cost_model.cost_per_1000_jobs(statistics.mean(transitions), profile, polls_per_job=statistics.mean(polls))
     share = costs.total / (cost_model.PROVIDER_PRICE_PER_SWAP * 1000) * 100
@@ -134,8 +151,10 @@ def run(jobs: int = 100, time_scale: float = 0.05) -> str:
         "| --- | --- |",
     ]
     lines += [f"| {label} | {value:.4f} |" for label, value in costs.lines.items()]
-    lines += [f"| **total** | **{costs.total:.4f}** ({share:.2f} % of the provider's "
-              f"${cost_model.PROVIDER_PRICE_PER_SWAP * 1000:.2f}) |"]
+    lines += [
+        f"| **total** | **{costs.total:.4f}** ({share:.2f} % of the provider's "
+        f"${cost_model.PROVIDER_PRICE_PER_SWAP * 1000:.2f}) |"
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -19,8 +19,8 @@ SAMPLES = REPO_ROOT / ".cache" / "samples"
 PANEL_HEIGHT = 300
 MAX_BYTES = 200_000
 
-if str(REPO_ROOT / "src") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "src"))
+if str(REPO_ROOT / "engine") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "engine"))
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 
@@ -74,9 +74,8 @@ def _jpeg_under_limit(image: np.ndarray) -> bytes:
 
 
 def make(out: Path) -> list[Path]:
-    from fetch_samples import fetch
-
     from faceengine import SwapOptions, swap
+    from fetch_samples import fetch
 
     fetch(SAMPLES)
     out.mkdir(parents=True, exist_ok=True)

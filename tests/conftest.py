@@ -21,9 +21,11 @@ def load_event(name: str) -> dict:
 @pytest.fixture(scope="session")
 def sample_photos() -> dict[str, Path]:
     """The public-domain portraits shipped inside the scikit-image and matplotlib wheels (fetched once, cached)."""
-    wanted = {"astronaut": SAMPLES / "astronaut.png", "grace_hopper": SAMPLES / "grace_hopper.jpg",
-              "camera": SAMPLES / "camera.png"}
+    wanted = {
+        "astronaut": SAMPLES / "astronaut.png",
+        "grace_hopper": SAMPLES / "grace_hopper.jpg",
+        "camera": SAMPLES / "camera.png",
+    }
     if not all(path.exists() for path in wanted.values()):
-        subprocess.run([sys.executable, str(REPO / "scripts" / "fetch_samples.py"), "--dest", str(SAMPLES)],
-                       check=True)
+        subprocess.run([sys.executable, str(REPO / "scripts" / "fetch_samples.py"), "--dest", str(SAMPLES)], check=True)
     return wanted

@@ -11,9 +11,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from faceswap.errors import ApiError
-from faceswap.identity import caller_owner
-from faceswap.swaps import SwapService, check_idempotency_key, parse_create_request
+from faceswap.domain.errors import ApiError
+from faceswap.domain.identity import caller_owner
+from faceswap.usecases.swaps import SwapService, check_idempotency_key, parse_create_request
 
 logger = Logger()
 tracer = Tracer()
@@ -98,8 +98,11 @@ def not_found(_: Exception) -> Response:
     path = app.current_event.path
     for pattern, methods in _ROUTES:
         if pattern.match(path):
-            error = ApiError("METHOD_NOT_ALLOWED", f"{app.current_event.http_method} is not allowed on {path}.",
-                             headers={"Allow": ", ".join(methods)})
+            error = ApiError(
+                "METHOD_NOT_ALLOWED",
+                f"{app.current_event.http_method} is not allowed on {path}.",
+                headers={"Allow": ", ".join(methods)},
+            )
             return api_error(error)
     return api_error(ApiError("ROUTE_NOT_FOUND", "No such route."))
 

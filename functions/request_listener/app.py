@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from faceswap.intake import Intake
+from faceswap.usecases.intake import Intake
 
 logger = Logger()
 tracer = Tracer()

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from faceswap.workflow import Steps, job_id_of
+from faceswap.usecases.workflow_steps import Steps, job_id_of
 
 logger = Logger()
 tracer = Tracer()

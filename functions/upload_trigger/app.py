@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from faceswap.intake import Intake, object_keys
+from faceswap.usecases.intake import Intake, object_keys
 
 logger = Logger()
 tracer = Tracer()
@@ -22,8 +22,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outcomes = []
     for bucket, key in object_keys(event):
         outcome = intake.handle_object(bucket, key)
-        logger.info("object processed", extra={"job_id": outcome.job_id, "key": key, "action": outcome.action,
-                                               "error_code": outcome.error_code})
+        logger.info(
+            "object processed",
+            extra={"job_id": outcome.job_id, "key": key, "action": outcome.action, "error_code": outcome.error_code},
+        )
         if outcome.action == "started":
             metrics.add_metric(name="JobsStarted", unit=MetricUnit.Count, value=1)
         elif outcome.action == "rejected":

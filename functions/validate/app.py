@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
-from faceswap.workflow import Steps, job_id_of
+from faceswap.usecases.workflow_steps import Steps, job_id_of
 
 logger = Logger()
 tracer = Tracer()

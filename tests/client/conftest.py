@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from faceswap_client.cli import main
 from PIL import Image
 
-from faceswap_client.cli import main
 from tests.client.fake_faceswap_api import GOOD_TOKEN, FakeServer
 
 

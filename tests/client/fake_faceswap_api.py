@@ -192,8 +192,10 @@ class Handler(BaseHTTPRequestHandler):
         key = self.headers.get("Idempotency-Key")
         replayed = self.state.idempotency_keys.get(key) if key else None
         if replayed is not None and replayed.status != "awaiting_upload":
-            view = {**self._job_view(replayed), "links": {"self": f"/v1/swaps/{replayed.job_id}",
-                                                           "start": f"/v1/swaps/{replayed.job_id}/start"}}
+            view = {
+                **self._job_view(replayed),
+                "links": {"self": f"/v1/swaps/{replayed.job_id}", "start": f"/v1/swaps/{replayed.job_id}/start"},
+            }
             return self._send(201, view, {"Location": f"/v1/swaps/{replayed.job_id}", "Idempotent-Replayed": "true"})
         job_id = replayed.job_id if replayed else uuid.uuid4().hex
         content_types = {

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 import requests
-
 from faceswap_client.auth import region_for
+
 from tests.client.fake_faceswap_api import FakeJob, FakeServer
 from tests.contract.openapi_schemas import component_validator
 

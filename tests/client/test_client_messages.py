@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from faceswap_client.errors import ApiError
 from faceswap_client.exit_codes import ExitCode
 from faceswap_client.messages import API_ERROR_HINTS, JOB_ERROR_HINTS, describe_job_error

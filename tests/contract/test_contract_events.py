@@ -141,9 +141,13 @@ def test_s3_samples_carry_url_encoded_keys_in_the_application_bucket() -> None:
 def test_step_functions_samples_are_the_payloads_the_asl_sends() -> None:
     """Each workflow function receives only what its Task's Payload selects (see statemachine/face_swap.asl.json)."""
     asl = json.loads((ROOT / "statemachine" / "face_swap.asl.json").read_text())
-    for state, sample in (("Validate", "sfn_validate.json"), ("Submit", "sfn_submit.json"),
-                          ("Query", "sfn_query.json"), ("Archive", "sfn_archive.json"),
-                          ("RecordFailure", "sfn_record_failure.json")):
+    for state, sample in (
+        ("Validate", "sfn_validate.json"),
+        ("Submit", "sfn_submit.json"),
+        ("Query", "sfn_query.json"),
+        ("Archive", "sfn_archive.json"),
+        ("RecordFailure", "sfn_record_failure.json"),
+    ):
         payload_keys = {key.removesuffix(".$") for key in asl["States"][state]["Parameters"]["Payload"]}
         assert set(load(sample)) == payload_keys, sample
     assert load("sfn_archive.json")["result_url"].startswith("https://")

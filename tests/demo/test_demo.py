@@ -8,8 +8,8 @@ from pathlib import Path
 import cv2
 import jsonschema
 import numpy as np
-
 from faceswap_local import demo
+
 from tests.conftest import EVENTS
 from tests.engine.helpers import dilated_face_region, inner_hull, landmark_error, largest_landmarks
 
@@ -19,8 +19,7 @@ def decode(data: bytes) -> np.ndarray:
 
 
 def test_demo_produces_a_real_swap_and_its_event(tmp_path: Path, sample_photos, capsys):
-    status = demo.run(tmp_path, sample_photos["astronaut"], sample_photos["grace_hopper"], time_scale=0.02,
-                      timeout=60)
+    status = demo.run(tmp_path, sample_photos["astronaut"], sample_photos["grace_hopper"], time_scale=0.02, timeout=60)
     output = capsys.readouterr().out
     assert status == 0
     result = (tmp_path / "result.png").read_bytes()

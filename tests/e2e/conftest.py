@@ -14,9 +14,9 @@ from typing import Any
 import jsonschema
 import pytest
 import requests
-
 from faceswap_local.emulator import EmulatorConfig
 from faceswap_local.stack import OfflineStack, StackOptions
+
 from tests.conftest import EVENTS
 
 
@@ -37,8 +37,9 @@ class Caller:
 
 
 def upload(form: dict[str, Any], data: bytes, name: str = "photo") -> requests.Response:
-    return requests.post(form["url"], data=form["fields"], files={"file": (name, data, form["content_type"])},
-                         timeout=30)
+    return requests.post(
+        form["url"], data=form["fields"], files={"file": (name, data, form["content_type"])}, timeout=30
+    )
 
 
 def content_type(data: bytes) -> str:
@@ -59,12 +60,14 @@ class E2E:
     def accepted(self) -> int:
         return self.emulator.stats()["accepted_submissions"]
 
-    def submit_via_api(self, caller: Caller | None = None, target: str = "astronaut",
-                       template: str = "grace_hopper") -> str:
+    def submit_via_api(
+        self, caller: Caller | None = None, target: str = "astronaut", template: str = "grace_hopper"
+    ) -> str:
         caller = caller or self.alice
         target_bytes, template_bytes = self.photos[target], self.photos[template]
-        created = caller.create(target_content_type=content_type(target_bytes),
-                                template_content_type=content_type(template_bytes))
+        created = caller.create(
+            target_content_type=content_type(target_bytes), template_content_type=content_type(template_bytes)
+        )
         assert upload(created["uploads"]["target"], target_bytes).status_code == 204
         assert upload(created["uploads"]["template"], template_bytes).status_code == 204
         return created["job_id"]
@@ -91,12 +94,17 @@ class E2E:
         return response["Body"].read(), response["Metadata"]
 
     def states_entered(self, job_id: str) -> list[str]:
-        return [e["stateEnteredEventDetails"]["name"] for e in self.stack.cloud.execution_history(job_id)
-                if e["type"].endswith("StateEntered")]
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in self.stack.cloud.execution_history(job_id)
+            if e["type"].endswith("StateEntered")
+        ]
 
 
-SCHEMAS = {name: json.loads((EVENTS / "schemas" / f"{file}.schema.json").read_text())
-           for name, file in (("FaceSwap Succeeded", "faceswap_succeeded"), ("FaceSwap Failed", "faceswap_failed"))}
+SCHEMAS = {
+    name: json.loads((EVENTS / "schemas" / f"{file}.schema.json").read_text())
+    for name, file in (("FaceSwap Succeeded", "faceswap_succeeded"), ("FaceSwap Failed", "faceswap_failed"))
+}
 
 
 def assert_valid_event(event: dict[str, Any]) -> None:

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from faceswap.clock import parse_iso
-
+from faceswap.domain.clock import parse_iso
 from faceswap_local.soak import (
     SandboxCrash,
     UniquePhotos,
     restore_function_environment,
     set_function_environment,
 )
+
 from tests.e2e.conftest import E2E, assert_valid_event, upload
 
 TERMINAL = ("FaceSwap Succeeded", "FaceSwap Failed")
@@ -101,8 +101,12 @@ def terminal_events(e2e: E2E, job_id: str) -> list[dict[str, Any]]:
 def executions_named(e2e: E2E, job_id: str) -> int:
     sfn = e2e.stack.cloud.client("stepfunctions")
     arn = e2e.stack.cloud.resources["FaceSwapStateMachine"]
-    return sum(1 for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
-               for execution in page["executions"] if execution["name"] == job_id)
+    return sum(
+        1
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
+        for execution in page["executions"]
+        if execution["name"] == job_id
+    )
 
 
 def assert_one_clean_success(e2e: E2E, photos: Photos, job_id: str) -> dict[str, Any]:
@@ -121,9 +125,18 @@ def assert_one_clean_success(e2e: E2E, photos: Photos, job_id: str) -> dict[str,
 
 def test_same_s3_event_ten_times_at_once(e2e: E2E, photos: Photos):
     job_id = photos.create_and_upload(e2e)
-    notifications = [{"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Post", "s3": {
-        "bucket": {"name": e2e.stack.bucket}, "object": {"key": f"uploads/{job_id}/{role}"}}}]}
-        for role in ("target", "template")]
+    notifications = [
+        {
+            "Records": [
+                {
+                    "eventSource": "aws:s3",
+                    "eventName": "ObjectCreated:Post",
+                    "s3": {"bucket": {"name": e2e.stack.bucket}, "object": {"key": f"uploads/{job_id}/{role}"}},
+                }
+            ]
+        }
+        for role in ("target", "template")
+    ]
     with ThreadPoolExecutor(max_workers=10) as pool:  # ten redeliveries of each, concurrently
         list(pool.map(lambda n: e2e.stack.cloud.invoke("UploadTriggerFunction", n), notifications * 10))
     assert_one_clean_success(e2e, photos, job_id)
@@ -145,8 +158,11 @@ def test_concurrent_start_calls(e2e: E2E, photos: Photos):
 
 def test_one_idempotency_key_from_many_threads(e2e: E2E, photos: Photos):
     headers = {"Idempotency-Key": "faults-checkout-77"}
-    body = {"target_content_type": "image/jpeg", "template_content_type": "image/jpeg",
-            "client_reference": "faults-idempotency"}
+    body = {
+        "target_content_type": "image/jpeg",
+        "template_content_type": "image/jpeg",
+        "client_reference": "faults-idempotency",
+    }
     barrier = threading.Barrier(8)
 
     def create(_: int) -> Any:
@@ -161,8 +177,10 @@ def test_one_idempotency_key_from_many_threads(e2e: E2E, photos: Photos):
     job_id = job_ids.pop()
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 7
     items = e2e.stack.cloud.client("dynamodb").scan(
-        TableName=e2e.stack.table, FilterExpression="client_reference = :ref",
-        ExpressionAttributeValues={":ref": {"S": "faults-idempotency"}})["Items"]
+        TableName=e2e.stack.table,
+        FilterExpression="client_reference = :ref",
+        ExpressionAttributeValues={":ref": {"S": "faults-idempotency"}},
+    )["Items"]
     assert [item["job_id"]["S"] for item in items] == [job_id]
 
     target, template = UniquePhotos(e2e.photos["grace_hopper"], e2e.photos["astronaut"]).pair(next(_PHOTO_INDEX))
@@ -195,12 +213,16 @@ def test_submit_crash_before_the_provider_call_is_retried_once(e2e: E2E, photos:
     job_id = photos.create_and_upload(e2e, before_upload=submit_crash.armed.add)
     assert_one_clean_success(e2e, photos, job_id)
     assert submit_crash.crashed == [job_id]
-    submits = [r for r in e2e.stack.cloud.invocations
-               if r.function == "SubmitFunction" and r.event == {"job_id": job_id}]
+    submits = [
+        r for r in e2e.stack.cloud.invocations if r.function == "SubmitFunction" and r.event == {"job_id": job_id}
+    ]
     assert [r.errored for r in submits] == [True, False]
     assert submits[0].payload["errorType"] == "Lambda.Unknown"
-    errors = [e["taskFailedEventDetails"]["error"] for e in e2e.stack.cloud.execution_history(job_id)
-              if e["type"] == "TaskFailed"]
+    errors = [
+        e["taskFailedEventDetails"]["error"]
+        for e in e2e.stack.cloud.execution_history(job_id)
+        if e["type"] == "TaskFailed"
+    ]
     assert errors == ["Lambda.Unknown"]  # Step Functions saw the sandbox crash and retried it by name
 
 

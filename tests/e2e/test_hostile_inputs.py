@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
-
 from faceswap_local.local_auth import LocalAuth
+
 from tests.corpus.bad_inputs import BadImage, GoodImage, bad_images, good_odd_images
 from tests.e2e.conftest import E2E, Caller, assert_valid_event, upload
 
@@ -98,8 +98,7 @@ def corpus_run(e2e: E2E, corpus_caller: Caller) -> CorpusRun:
     accepted_before = e2e.accepted()
 
     def submit(bad: BadImage) -> tuple[str, str]:
-        created = corpus_caller.create(target_content_type=bad.content_type_claimed,
-                                       template_content_type="image/jpeg")
+        created = corpus_caller.create(target_content_type=bad.content_type_claimed, template_content_type="image/jpeg")
         assert upload(created["uploads"]["template"], template, "template.jpg").status_code == 204
         # The local S3 does not enforce the POST policy (size range, content type): the server-side re-check must.
         assert upload(created["uploads"]["target"], bad.data, f"{bad.name}.img").status_code == 204
@@ -120,8 +119,9 @@ def test_the_corpus_is_large_and_names_are_unique():
 
 
 @pytest.mark.parametrize("bad", BAD_IMAGES, ids=[bad.name for bad in BAD_IMAGES])
-def test_bad_image_fails_its_job_with_the_documented_code(e2e: E2E, corpus_run: CorpusRun, corpus_caller: Caller,
-                                                          bad: BadImage):
+def test_bad_image_fails_its_job_with_the_documented_code(
+    e2e: E2E, corpus_run: CorpusRun, corpus_caller: Caller, bad: BadImage
+):
     job_id = corpus_run.job_ids[bad.name]
     events = corpus_run.events[job_id]
     assert len(events) == 1, [event["detail-type"] for event in events]
@@ -174,8 +174,9 @@ def odd_uploads(e2e: E2E, corpus_caller: Caller) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("good", GOOD_ODD_IMAGES, ids=[good.name for good in GOOD_ODD_IMAGES])
-def test_odd_but_valid_image_is_accepted_server_side(e2e: E2E, odd_uploads: dict[str, str], corpus_caller: Caller,
-                                                     good: GoodImage):
+def test_odd_but_valid_image_is_accepted_server_side(
+    e2e: E2E, odd_uploads: dict[str, str], corpus_caller: Caller, good: GoodImage
+):
     job_id = odd_uploads[good.name]
     assert wait_until(lambda: "target" in (e2e.stack.job_record(job_id) or {}).get("uploads", {}), timeout=30)
     record = e2e.stack.job_record(job_id)
@@ -204,8 +205,9 @@ def no_new_jobs(e2e: E2E) -> Iterator[None]:
     assert job_ids_in_table(e2e) == before
 
 
-def raw_request(api_url: str, method: str, path: str, headers: dict[str, str] | None = None,
-                body: bytes = b"") -> tuple[int, dict[str, Any]]:
+def raw_request(
+    api_url: str, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> tuple[int, dict[str, Any]]:
     """Send the path byte for byte (requests/urllib3 would normalise `..` segments and re-encode characters)."""
     parts = urlsplit(api_url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
@@ -240,29 +242,51 @@ BAD_BODIES = [
     ("wrong_type_bool", "application/json", b'{"client_reference": true}', 422, "VALIDATION_ERROR"),
     ("wrong_type_object", "application/json", b'{"client_reference": {"$ne": null}}', 422, "VALIDATION_ERROR"),
     ("empty_reference", "application/json", b'{"client_reference": ""}', 422, "VALIDATION_ERROR"),
-    ("reference_too_long", "application/json", json.dumps({"client_reference": "r" * 129}).encode(), 422,
-     "VALIDATION_ERROR"),
+    (
+        "reference_too_long",
+        "application/json",
+        json.dumps({"client_reference": "r" * 129}).encode(),
+        422,
+        "VALIDATION_ERROR",
+    ),
     ("unknown_field", "application/json", b'{"owner": "alice"}', 422, "VALIDATION_ERROR"),
     ("prototype_pollution", "application/json", b'{"__proto__": {"admin": true}}', 422, "VALIDATION_ERROR"),
     ("status_injection", "application/json", b'{"status": "succeeded", "job_id": "0" }', 422, "VALIDATION_ERROR"),
     ("gif_content_type", "application/json", b'{"target_content_type": "image/gif"}', 415, "UNSUPPORTED_MEDIA_TYPE"),
-    ("svg_content_type", "application/json", b'{"template_content_type": "image/svg+xml"}', 415,
-     "UNSUPPORTED_MEDIA_TYPE"),
-    ("body_over_16_kib", "application/json", json.dumps({"client_reference": "x" * (16 * 1024)}).encode(), 413,
-     "PAYLOAD_TOO_LARGE"),
+    (
+        "svg_content_type",
+        "application/json",
+        b'{"template_content_type": "image/svg+xml"}',
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
+    (
+        "body_over_16_kib",
+        "application/json",
+        json.dumps({"client_reference": "x" * (16 * 1024)}).encode(),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    ),
     ("text_plain", "text/plain", b"{}", 415, "UNSUPPORTED_MEDIA_TYPE"),
-    ("form_urlencoded", "application/x-www-form-urlencoded", b"target_content_type=image%2Fpng", 415,
-     "UNSUPPORTED_MEDIA_TYPE"),
+    (
+        "form_urlencoded",
+        "application/x-www-form-urlencoded",
+        b"target_content_type=image%2Fpng",
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
     ("multipart", "multipart/form-data; boundary=x", b"--x\r\n\r\n{}\r\n--x--\r\n", 415, "UNSUPPORTED_MEDIA_TYPE"),
     ("xml", "application/xml", b"<swap><target>image/png</target></swap>", 415, "UNSUPPORTED_MEDIA_TYPE"),
     ("binary", "application/octet-stream", bytes(range(256)) * 4, 415, "UNSUPPORTED_MEDIA_TYPE"),
 ]
 
 
-@pytest.mark.parametrize(("content_type", "body", "status", "code"), [case[1:] for case in BAD_BODIES],
-                         ids=[case[0] for case in BAD_BODIES])
-def test_bad_create_body_gets_its_documented_code(mallory: Caller, no_new_jobs: None, content_type: str,
-                                                  body: bytes, status: int, code: str):
+@pytest.mark.parametrize(
+    ("content_type", "body", "status", "code"), [case[1:] for case in BAD_BODIES], ids=[case[0] for case in BAD_BODIES]
+)
+def test_bad_create_body_gets_its_documented_code(
+    mallory: Caller, no_new_jobs: None, content_type: str, body: bytes, status: int, code: str
+):
     response = mallory.request("POST", "/v1/swaps", data=body, headers={"Content-Type": content_type})
     assert_api_error(response.status_code, response.json(), status, code)
 
@@ -284,21 +308,24 @@ def test_body_over_the_gateway_limit_is_refused_by_the_gateway(e2e: E2E, mallory
     assert status == 413 and body == {"message": "Request Entity Too Large"}
 
 
-@pytest.mark.parametrize("reference", [
-    "Robert'); DROP TABLE jobs;--",
-    "' OR '1'='1",
-    "\" OR \"\"=\"",
-    "1; SELECT * FROM jobs WHERE owner <> ''",
-    "${jndi:ldap://127.0.0.1/a}",
-    "{{7*7}} <script>alert(1)</script>",
-    "../../../../etc/passwd",
-    "顔の入れ替え 🧑‍🚀➡️👩‍💻",
-    "\u202eRTL override\u202c",
-    "zero\u200bwidth\ufeffbom",
-    "tab\tnew\nline\rcr",
-    "nul\u0000byte",
-    "emoji " + "🙂" * 60,
-])
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "Robert'); DROP TABLE jobs;--",
+        "' OR '1'='1",
+        '" OR ""="',
+        "1; SELECT * FROM jobs WHERE owner <> ''",
+        "${jndi:ldap://127.0.0.1/a}",
+        "{{7*7}} <script>alert(1)</script>",
+        "../../../../etc/passwd",
+        "顔の入れ替え 🧑‍🚀➡️👩‍💻",
+        "\u202eRTL override\u202c",
+        "zero\u200bwidth\ufeffbom",
+        "tab\tnew\nline\rcr",
+        "nul\u0000byte",
+        "emoji " + "🙂" * 60,
+    ],
+)
 def test_hostile_but_valid_reference_is_stored_verbatim(e2e: E2E, mallory: Caller, reference: str):
     """Injection-looking and exotic Unicode strings are just data: one job, echoed back unchanged."""
     before = job_ids_in_table(e2e)
@@ -313,8 +340,9 @@ def test_hostile_but_valid_reference_is_stored_verbatim(e2e: E2E, mallory: Calle
 
 def test_lone_surrogate_reference_is_a_validation_error(mallory: Caller, no_new_jobs: None):
     """JSON may escape a lone UTF-16 surrogate; it is not text, and DynamoDB and events cannot store it."""
-    response = mallory.request("POST", "/v1/swaps", data=rb'{"client_reference": "\ud800x"}',
-                               headers={"Content-Type": "application/json"})
+    response = mallory.request(
+        "POST", "/v1/swaps", data=rb'{"client_reference": "\ud800x"}', headers={"Content-Type": "application/json"}
+    )
     assert_api_error(response.status_code, response.json(), 422, "VALIDATION_ERROR")
 
 
@@ -339,18 +367,22 @@ BAD_JOB_IDS = [
 @pytest.mark.parametrize("job_id", [case[1] for case in BAD_JOB_IDS], ids=[case[0] for case in BAD_JOB_IDS])
 def test_malformed_job_id_is_refused(e2e: E2E, mallory: Caller, no_new_jobs: None, job_id: str):
     for method, suffix in (("GET", ""), ("DELETE", ""), ("POST", "/start")):
-        status, body = raw_request(e2e.stack.api_url, method, f"/v1/swaps/{job_id}{suffix}",
-                                   {"Authorization": f"Bearer {mallory.token}"})
+        status, body = raw_request(
+            e2e.stack.api_url, method, f"/v1/swaps/{job_id}{suffix}", {"Authorization": f"Bearer {mallory.token}"}
+        )
         assert_api_error(status, body, 400, "INVALID_JOB_ID")
 
 
-@pytest.mark.parametrize("path", [
-    "/v1/swaps/../../etc/passwd",
-    "/v1/swaps/a/b/c",
-    "/v1/swaps/0f4d5a3c9b2e4f60a1b2c3d4e5f60718/start/again",
-    "/v1/swaps/0f4d5a3c9b2e4f60a1b2c3d4e5f60718/result",
-    "/v1/jobs",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/swaps/../../etc/passwd",
+        "/v1/swaps/a/b/c",
+        "/v1/swaps/0f4d5a3c9b2e4f60a1b2c3d4e5f60718/start/again",
+        "/v1/swaps/0f4d5a3c9b2e4f60a1b2c3d4e5f60718/result",
+        "/v1/jobs",
+    ],
+)
 def test_unknown_api_path_is_route_not_found(e2e: E2E, mallory: Caller, no_new_jobs: None, path: str):
     status, body = raw_request(e2e.stack.api_url, "GET", path, {"Authorization": f"Bearer {mallory.token}"})
     assert_api_error(status, body, 404, "ROUTE_NOT_FOUND")
@@ -369,20 +401,22 @@ def test_unknown_job_is_not_found(mallory: Caller, no_new_jobs: None):
         assert_api_error(response.status_code, response.json(), 404, "JOB_NOT_FOUND")
 
 
-@pytest.mark.parametrize(("method", "path", "allowed"), [
-    ("GET", "/v1/swaps", "POST"),
-    ("PUT", "/v1/swaps", "POST"),
-    ("PATCH", "/v1/swaps", "POST"),
-    ("DELETE", "/v1/swaps", "POST"),
-    ("POST", f"/v1/swaps/{'a' * 32}", "GET, DELETE"),
-    ("PUT", f"/v1/swaps/{'a' * 32}", "GET, DELETE"),
-    ("PATCH", f"/v1/swaps/{'a' * 32}", "GET, DELETE"),
-    ("GET", f"/v1/swaps/{'a' * 32}/start", "POST"),
-    ("DELETE", f"/v1/swaps/{'a' * 32}/start", "POST"),
-    ("PUT", f"/v1/swaps/{'a' * 32}/start", "POST"),
-])
-def test_wrong_method_is_method_not_allowed(mallory: Caller, no_new_jobs: None, method: str, path: str,
-                                            allowed: str):
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/v1/swaps", "POST"),
+        ("PUT", "/v1/swaps", "POST"),
+        ("PATCH", "/v1/swaps", "POST"),
+        ("DELETE", "/v1/swaps", "POST"),
+        ("POST", f"/v1/swaps/{'a' * 32}", "GET, DELETE"),
+        ("PUT", f"/v1/swaps/{'a' * 32}", "GET, DELETE"),
+        ("PATCH", f"/v1/swaps/{'a' * 32}", "GET, DELETE"),
+        ("GET", f"/v1/swaps/{'a' * 32}/start", "POST"),
+        ("DELETE", f"/v1/swaps/{'a' * 32}/start", "POST"),
+        ("PUT", f"/v1/swaps/{'a' * 32}/start", "POST"),
+    ],
+)
+def test_wrong_method_is_method_not_allowed(mallory: Caller, no_new_jobs: None, method: str, path: str, allowed: str):
     response = mallory.request(method, path, data=b"{}", headers={"Content-Type": "application/json"})
     assert_api_error(response.status_code, response.json(), 405, "METHOD_NOT_ALLOWED")
     assert response.headers["Allow"] == allowed
@@ -392,20 +426,23 @@ def _forged_token() -> str:
     return LocalAuth().mint("alice")  # signed with another run's key
 
 
-@pytest.mark.parametrize("authorization", [
-    None,
-    "",
-    "Bearer",
-    "Bearer ",
-    "Bearer not-a-jwt",
-    "Bearer a.b.c",
-    "Basic YWxpY2U6cGFzc3dvcmQ=",
-    "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host, "
-    "Signature=00",
-    "forged",
-    "expired",
-    "alg_none",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Bearer not-a-jwt",
+        "Bearer a.b.c",
+        "Basic YWxpY2U6cGFzc3dvcmQ=",
+        "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host, "
+        "Signature=00",
+        "forged",
+        "expired",
+        "alg_none",
+    ],
+)
 def test_missing_or_invalid_credentials_get_401(e2e: E2E, no_new_jobs: None, authorization: str | None):
     headers = {"Content-Type": "application/json"}
     if authorization == "forged":
@@ -417,8 +454,13 @@ def test_missing_or_invalid_credentials_get_401(e2e: E2E, no_new_jobs: None, aut
         authorization = f"Bearer {header}.{claims}."
     if authorization is not None:
         headers["Authorization"] = authorization
-    for method, path in (("POST", "/v1/swaps"), ("GET", f"/v1/swaps/{'b' * 32}"), ("DELETE", f"/v1/swaps/{'b' * 32}"),
-                         ("POST", f"/v1/swaps/{'b' * 32}/start"), ("PUT", "/v1/swaps")):
+    for method, path in (
+        ("POST", "/v1/swaps"),
+        ("GET", f"/v1/swaps/{'b' * 32}"),
+        ("DELETE", f"/v1/swaps/{'b' * 32}"),
+        ("POST", f"/v1/swaps/{'b' * 32}/start"),
+        ("PUT", "/v1/swaps"),
+    ):
         status, body = raw_request(e2e.stack.api_url, method, path, headers, b"{}")
         assert status == 401 and body == {"message": "Unauthorized"}, (method, path)
 

@@ -38,8 +38,12 @@ def test_drop_zone_pair_starts_one_job(e2e: E2E):
     s3.put_object(Bucket=e2e.stack.bucket, Key=f"inbox/{name}/target.jpg", Body=e2e.photos["grace_hopper"])
     s3.put_object(Bucket=e2e.stack.bucket, Key=f"inbox/{name}/template.png", Body=e2e.photos["astronaut"])
     event = e2e.stack.events.wait_for(
-        lambda e: e["detail"].get("origin") == "s3_inbox" and e["detail"]["inputs"]["target"]["key"].startswith(
-            f"inbox/{name}/"), timeout=40)
+        lambda e: (
+            e["detail"].get("origin") == "s3_inbox"
+            and e["detail"]["inputs"]["target"]["key"].startswith(f"inbox/{name}/")
+        ),
+        timeout=40,
+    )
     assert event["detail-type"] == "FaceSwap Succeeded", event
     assert_valid_event(event)
     assert event["detail"]["result"]["key"] == f"results/{event['detail']['job_id']}.jpg"
@@ -49,14 +53,26 @@ def test_eventbridge_request_starts_a_job(e2e: E2E):
     s3 = e2e.stack.cloud.client("s3")
     for role, photo in (("target", "astronaut"), ("template", "grace_hopper")):
         s3.put_object(Bucket=e2e.stack.bucket, Key=f"inbox/eb/{role}", Body=e2e.photos[photo])
-    detail = {"target": {"bucket": e2e.stack.bucket, "key": "inbox/eb/target"},
-              "template": {"bucket": e2e.stack.bucket, "key": "inbox/eb/template"},
-              "client_reference": "crm-42", "idempotency_key": "eb-request-1"}
-    e2e.stack.cloud.client("events").put_events(Entries=[{
-        "Source": "partner.crm", "DetailType": "FaceSwap Requested", "Detail": json.dumps(detail),
-        "EventBusName": e2e.stack.cloud.resources["EventBus"]}])
-    event = e2e.stack.events.wait_for(lambda e: e["detail"].get("client_reference") == "crm-42"
-                                      and e["detail-type"] != "FaceSwap Requested", timeout=40)
+    detail = {
+        "target": {"bucket": e2e.stack.bucket, "key": "inbox/eb/target"},
+        "template": {"bucket": e2e.stack.bucket, "key": "inbox/eb/template"},
+        "client_reference": "crm-42",
+        "idempotency_key": "eb-request-1",
+    }
+    e2e.stack.cloud.client("events").put_events(
+        Entries=[
+            {
+                "Source": "partner.crm",
+                "DetailType": "FaceSwap Requested",
+                "Detail": json.dumps(detail),
+                "EventBusName": e2e.stack.cloud.resources["EventBus"],
+            }
+        ]
+    )
+    event = e2e.stack.events.wait_for(
+        lambda e: e["detail"].get("client_reference") == "crm-42" and e["detail-type"] != "FaceSwap Requested",
+        timeout=40,
+    )
     assert event["detail-type"] == "FaceSwap Succeeded" and event["detail"]["origin"] == "eventbridge"
 
 
@@ -73,7 +89,8 @@ def test_invalid_image_fails_the_job_without_spending_credits(e2e: E2E):
     assert job["status"] == "failed" and job["error"]["code"] == "IMAGE_DECODE_FAILED"
     assert e2e.accepted() == before
     executions = e2e.stack.cloud.client("stepfunctions").list_executions(
-        stateMachineArn=e2e.stack.cloud.resources["FaceSwapStateMachine"])["executions"]
+        stateMachineArn=e2e.stack.cloud.resources["FaceSwapStateMachine"]
+    )["executions"]
     assert created["job_id"] not in {e["name"] for e in executions}
 
 
@@ -113,8 +130,11 @@ def test_deadline_passed(e2e: E2E):
     while (e2e.stack.job_record(job_id) or {}).get("status") != "processing" and time.monotonic() < deadline:
         time.sleep(0.05)
     e2e.stack.cloud.client("dynamodb").update_item(
-        TableName=e2e.stack.table, Key={"job_id": {"S": job_id}}, UpdateExpression="SET deadline_at = :now",
-        ExpressionAttributeValues={":now": {"N": str(int(time.time()))}})
+        TableName=e2e.stack.table,
+        Key={"job_id": {"S": job_id}},
+        UpdateExpression="SET deadline_at = :now",
+        ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
+    )
     event = e2e.terminal_event(job_id)
     assert event["detail"]["error"]["code"] == "JOB_TIMED_OUT"
 
@@ -122,8 +142,15 @@ def test_deadline_passed(e2e: E2E):
 def test_duplicate_s3_events_and_repeated_starts_submit_once(e2e: E2E):
     before = e2e.accepted()
     job_id = e2e.submit_via_api()
-    notification = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Post", "s3": {
-        "bucket": {"name": e2e.stack.bucket}, "object": {"key": f"uploads/{job_id}/template"}}}]}
+    notification = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Post",
+                "s3": {"bucket": {"name": e2e.stack.bucket}, "object": {"key": f"uploads/{job_id}/template"}},
+            }
+        ]
+    }
     for _ in range(10):
         e2e.stack.cloud.invoke("UploadTriggerFunction", notification)
     statuses = [e2e.alice.request("POST", f"/v1/swaps/{job_id}/start").status_code for _ in range(5)]
@@ -137,8 +164,11 @@ def test_duplicate_s3_events_and_repeated_starts_submit_once(e2e: E2E):
 def test_another_caller_gets_404_everywhere(e2e: E2E):
     created = e2e.alice.create()
     job_id = created["job_id"]
-    for method, path in (("GET", f"/v1/swaps/{job_id}"), ("POST", f"/v1/swaps/{job_id}/start"),
-                         ("DELETE", f"/v1/swaps/{job_id}")):
+    for method, path in (
+        ("GET", f"/v1/swaps/{job_id}"),
+        ("POST", f"/v1/swaps/{job_id}/start"),
+        ("DELETE", f"/v1/swaps/{job_id}"),
+    ):
         response = e2e.bob.request(method, path)
         assert response.status_code == 404 and response.json()["error"]["code"] == "JOB_NOT_FOUND"
     anonymous = e2e.alice.request("GET", f"/v1/swaps/{job_id}", headers={"Authorization": ""})

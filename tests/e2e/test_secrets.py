@@ -48,17 +48,21 @@ def _run_scenario(photos_dir: Path, out: Path) -> None:
 
     sink: list[str] = []
     options = StackOptions(
-        time_scale=0.0, gateway_port=0, job_timeout_seconds=60,
-        emulator=EmulatorConfig(api_keys=(API_KEY,), queued_seconds=0.05, processing_seconds=0.1,
-                                fault_timeout_seconds=1.0),
+        time_scale=0.0,
+        gateway_port=0,
+        job_timeout_seconds=60,
+        emulator=EmulatorConfig(
+            api_keys=(API_KEY,), queued_seconds=0.05, processing_seconds=0.1, fault_timeout_seconds=1.0
+        ),
         log_sink=lambda function, record: sink.append(f"{function} {json.dumps(record, default=str)}"),
     )
     unique = UniquePhotos((photos_dir / "grace_hopper.jpg").read_bytes(), (photos_dir / "astronaut.png").read_bytes())
     collect = _Collect()
     with OfflineStack(options) as stack:
         # Log everything from here on (the harness itself stored the key while deploying; that is not the app).
-        set_function_environment(stack.cloud, {"LOG_LEVEL": "DEBUG", "POWERTOOLS_LOG_LEVEL": "DEBUG",
-                                               "PROVIDER_READ_TIMEOUT": "0.5"})
+        set_function_environment(
+            stack.cloud, {"LOG_LEVEL": "DEBUG", "POWERTOOLS_LOG_LEVEL": "DEBUG", "PROVIDER_READ_TIMEOUT": "0.5"}
+        )
         root = logging.getLogger()
         root.addHandler(collect)
         root.setLevel(logging.DEBUG)
@@ -71,8 +75,12 @@ def _run_scenario(photos_dir: Path, out: Path) -> None:
         forms: list[dict[str, Any]] = []
 
         def create_job(index: int, broken: bool = False) -> str:
-            response = requests.post(f"{stack.api_url}/v1/swaps", headers=headers, timeout=30,
-                                     json={"target_content_type": "image/jpeg", "template_content_type": "image/jpeg"})
+            response = requests.post(
+                f"{stack.api_url}/v1/swaps",
+                headers=headers,
+                timeout=30,
+                json={"target_content_type": "image/jpeg", "template_content_type": "image/jpeg"},
+            )
             api_bodies.append(response.text)
             created = response.json()
             target, template = unique.pair(index)
@@ -81,8 +89,9 @@ def _run_scenario(photos_dir: Path, out: Path) -> None:
             for role, data in (("target", target), ("template", template)):
                 form = created["uploads"][role]
                 forms.append(form)
-                requests.post(form["url"], data=form["fields"], files={"file": (role, data, form["content_type"])},
-                              timeout=30).raise_for_status()
+                requests.post(
+                    form["url"], data=form["fields"], files={"file": (role, data, form["content_type"])}, timeout=30
+                ).raise_for_status()
             return str(created["job_id"])
 
         jobs = {"happy": create_job(1)}
@@ -121,21 +130,30 @@ def _run_scenario(photos_dir: Path, out: Path) -> None:
         items = stack.cloud.client("dynamodb").scan(TableName=stack.table)["Items"]
         records = [{key: deserializer.deserialize(value) for key, value in item.items()} for item in items]
         logs_client = stack.cloud.client("logs")
-        cloudwatch = [event["message"] for group in logs_client.describe_log_groups()["logGroups"]
-                      for event in logs_client.filter_log_events(logGroupName=group["logGroupName"])["events"]]
+        cloudwatch = [
+            event["message"]
+            for group in logs_client.describe_log_groups()["logGroups"]
+            for event in logs_client.filter_log_events(logGroupName=group["logGroupName"])["events"]
+        ]
         # What a handler logged or raised, apart from what it returned (the API's answers carry the forms).
-        invocation_logs = [json.dumps({"function": r.function, "logs": r.logs,
-                                       "error": r.payload if r.errored else None}, default=str)
-                           for r in stack.cloud.invocations]
+        invocation_logs = [
+            json.dumps({"function": r.function, "logs": r.logs, "error": r.payload if r.errored else None}, default=str)
+            for r in stack.cloud.invocations
+        ]
         invocation_payloads = [json.dumps(r.payload, default=str) for r in stack.cloud.invocations]
-        signatures = [form["fields"][name] for form in forms for name in form["fields"]
-                      if name.lower() in ("x-amz-signature", "policy")]
+        signatures = [
+            form["fields"][name]
+            for form in forms
+            for name in form["fields"]
+            if name.lower() in ("x-amz-signature", "policy")
+        ]
         signatures += re.findall(r"X-Amz-Signature=([0-9a-f]+)", " ".join(download_urls))
         report = {
             "jobs": jobs,
             "statuses": {name: (stack.job_record(job_id) or {}).get("status") for name, job_id in jobs.items()},
-            "error_codes": {name: ((stack.job_record(job_id) or {}).get("error") or {}).get("code")
-                            for name, job_id in jobs.items()},
+            "error_codes": {
+                name: ((stack.job_record(job_id) or {}).get("error") or {}).get("code") for name, job_id in jobs.items()
+            },
             "logs": collect.lines,
             "sink": sink,
             "events": [json.dumps(entry["event"]) for entry in stack.events.after(0)],
@@ -154,24 +172,55 @@ def _run_scenario(photos_dir: Path, out: Path) -> None:
 @pytest.fixture(scope="module")
 def run(sample_photos: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("secrets") / "report.json"
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(REPO), str(REPO / "src"), str(REPO / "layers" / "common" / "python"), os.environ.get("PYTHONPATH", "")])}
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [
+                str(REPO),
+                str(REPO / "engine"),
+                str(REPO / "sdk"),
+                str(REPO / "local_stack"),
+                str(REPO / "layers" / "common" / "python"),
+                os.environ.get("PYTHONPATH", ""),
+            ]
+        ),
+    }
     child = subprocess.run(
         [sys.executable, __file__, str(sample_photos["grace_hopper"].parent), str(out)],
-        capture_output=True, text=True, timeout=240, env=environment, cwd=REPO, check=False)
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=environment,
+        cwd=REPO,
+        check=False,
+    )
     assert child.returncode == 0, child.stderr[-3000:]
     report = json.loads(out.read_text())
     report["process_output"] = [child.stdout, child.stderr]
     return report
 
 
-CHANNELS = ("logs", "sink", "events", "records", "api_bodies", "invocation_logs", "invocation_payloads", "cloudwatch",
-            "process_output")
+CHANNELS = (
+    "logs",
+    "sink",
+    "events",
+    "records",
+    "api_bodies",
+    "invocation_logs",
+    "invocation_payloads",
+    "cloudwatch",
+    "process_output",
+)
 
 
 def test_the_scenario_ran_every_path(run: dict[str, Any]):
-    assert run["statuses"] == {"happy": "succeeded", "broken_image": "failed", "provider_errors": "succeeded",
-                               "no_credits": "failed", "lost_submit": "failed"}
+    assert run["statuses"] == {
+        "happy": "succeeded",
+        "broken_image": "failed",
+        "provider_errors": "succeeded",
+        "no_credits": "failed",
+        "lost_submit": "failed",
+    }
     assert run["error_codes"]["broken_image"] == "IMAGE_DECODE_FAILED"
     assert run["error_codes"]["no_credits"] == "PROVIDER_NO_CREDITS"
     assert run["error_codes"]["lost_submit"] == "PROVIDER_OUTCOME_UNKNOWN"

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import requests
-
 from faceswap_local.emulator import EmulatorConfig, EmulatorServer
+
 from tests.emulator.emulator_helpers import API_KEY, FakeClock, fake_swapper
 
 

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 import requests
-
 from faceswap_local.emulator import FaultRule, FaultTable
+
 from tests.emulator.emulator_helpers import make_image, query, submit, wait_for
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from faceswap.provider import (
+from faceswap.provider.ailabtools import (
     AilabClient,
     ProviderOutcomeUnknown,
     ProviderPermanentError,
@@ -137,7 +137,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _cli_env() -> dict[str, str]:
     # Works before `pip install -e .` too.
-    paths = [str(REPO / "src"), str(REPO / "layers/common/python"), os.environ.get("PYTHONPATH", "")]
+    paths = [
+        str(REPO / "engine"),
+        str(REPO / "sdk"),
+        str(REPO / "local_stack"),
+        str(REPO / "layers/common/python"),
+        os.environ.get("PYTHONPATH", ""),
+    ]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-
 from faceengine.detect import detect_faces
 from faceengine.geometry import eye_distance
 from faceengine.landmarks import find_landmarks

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from faceengine.__main__ import main
+
 from tests.engine.conftest import REPO_ROOT, decode
 
 

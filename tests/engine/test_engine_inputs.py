@@ -7,10 +7,10 @@ import io
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
-
 from faceengine import ERROR_CODES, SUPPORTED_CONTENT_TYPES, FaceSwapError, SwapOptions, swap
 from faceengine.codec import header_size
+from PIL import Image
+
 from tests.engine.conftest import decode, encode
 from tests.engine.helpers import faces_and_landmarks
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-
 from faceengine import SwapOptions, blend, swap
 from faceengine.detect import _Candidates, weighted_nms
 from faceengine.geometry import apply_affine, fit_similarity, procrustes_distance
+
 from tests.engine.conftest import decode, encode
 
 

@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-
 from faceengine import SwapOptions, SwapResult, swap
 from faceengine.geometry import INNER_FACE, procrustes_distance
+
 from tests.engine.conftest import decode, encode
 from tests.engine.helpers import dilated_face_region, inner_hull, landmark_error, largest_landmarks
 

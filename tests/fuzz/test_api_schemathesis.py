@@ -14,16 +14,16 @@ from typing import Any
 import pytest
 import schemathesis
 import yaml
+from faceswap_local.emulator import EmulatorConfig
+from faceswap_local.stack import REPO, OfflineStack, StackOptions
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
-from faceswap_local.emulator import EmulatorConfig
-from faceswap_local.stack import REPO, OfflineStack, StackOptions
-
 # A schema-valid create body is refused with 422 only when its Idempotency-Key was used with another body (a
 # business rule the schema cannot express; the test asserts that code below). 5xx is never acceptable.
-CONFIG = SchemathesisConfig.from_dict({"checks": {"positive_data_acceptance": {
-    "expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]}}})
+CONFIG = SchemathesisConfig.from_dict(
+    {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]}}}
+)
 
 
 def load_openapi() -> dict[str, Any]:
@@ -42,8 +42,9 @@ class LiveApi:
 
 @pytest.fixture(scope="module")
 def live_api() -> Iterator[LiveApi]:
-    options = StackOptions(time_scale=0.0, gateway_port=0,
-                           emulator=EmulatorConfig(queued_seconds=0.05, processing_seconds=0.1))
+    options = StackOptions(
+        time_scale=0.0, gateway_port=0, emulator=EmulatorConfig(queued_seconds=0.05, processing_seconds=0.1)
+    )
     with OfflineStack(options) as stack:
         yield LiveApi(stack.api_url, {"Authorization": f"Bearer {stack.auth.mint('fuzzer', ttl=3600)}"})
 

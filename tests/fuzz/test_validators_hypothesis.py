@@ -10,10 +10,10 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-from faceswap.errors import API_ERROR_STATUS, ApiError
-from faceswap.identity import caller_owner
-from faceswap.intake import _INBOX_KEY, _UPLOAD_KEY, object_keys
-from faceswap.swaps import (
+from faceswap.domain.errors import API_ERROR_STATUS, ApiError
+from faceswap.domain.identity import caller_owner
+from faceswap.usecases.intake import _INBOX_KEY, _UPLOAD_KEY, object_keys
+from faceswap.usecases.swaps import (
     MAX_BODY_BYTES,
     CreateSwapRequest,
     check_idempotency_key,
@@ -33,13 +33,27 @@ json_values = st.recursive(
     max_leaves=12,
 )
 field_values = st.sampled_from(["image/jpeg", "image/png", "image/gif", "", "IMAGE/PNG", "image/jpeg; x=1"]) | (
-    json_values)
-create_bodies = st.dictionaries(st.sampled_from([*FIELDS, "owner", "status", "__proto__"]) | st.text(max_size=8),
-                                field_values, max_size=4)
-content_types = st.none() | st.sampled_from([
-    "application/json", "Application/JSON; charset=utf-8", "text/plain", "application/x-www-form-urlencoded",
-    "multipart/form-data; boundary=x", "application/json-patch+json", "", ";",
-]) | st.text(max_size=30)
+    json_values
+)
+create_bodies = st.dictionaries(
+    st.sampled_from([*FIELDS, "owner", "status", "__proto__"]) | st.text(max_size=8), field_values, max_size=4
+)
+content_types = (
+    st.none()
+    | st.sampled_from(
+        [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/json-patch+json",
+            "",
+            ";",
+        ]
+    )
+    | st.text(max_size=30)
+)
 
 
 def assert_stable_error(error: ApiError, codes: set[str]) -> None:
@@ -48,9 +62,16 @@ def assert_stable_error(error: ApiError, codes: set[str]) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(body=st.one_of(st.none(), st.text(max_size=300), st.binary(max_size=300),
-                      create_bodies.map(json.dumps), create_bodies.map(lambda b: json.dumps(b).encode())),
-       content_type=content_types)
+@given(
+    body=st.one_of(
+        st.none(),
+        st.text(max_size=300),
+        st.binary(max_size=300),
+        create_bodies.map(json.dumps),
+        create_bodies.map(lambda b: json.dumps(b).encode()),
+    ),
+    content_type=content_types,
+)
 def test_parse_create_request_returns_a_request_or_a_stable_error(body: str | bytes | None, content_type: str | None):
     try:
         request = parse_create_request(body, content_type)
@@ -70,9 +91,11 @@ def test_a_parsed_body_keeps_exactly_what_was_sent(body: dict[str, Any]):
         request = parse_create_request(json.dumps(body), "application/json")
     except ApiError as error:
         assert_stable_error(error, PARSE_CODES)
-        assert set(body) - set(FIELDS) or any(
-            not isinstance(body[name], str) for name in body if name in FIELDS) or error.code in (
-            "UNSUPPORTED_MEDIA_TYPE", "VALIDATION_ERROR")
+        assert (
+            set(body) - set(FIELDS)
+            or any(not isinstance(body[name], str) for name in body if name in FIELDS)
+            or error.code in ("UNSUPPORTED_MEDIA_TYPE", "VALIDATION_ERROR")
+        )
         return
     assert set(body) <= set(FIELDS)  # unknown fields are never accepted
     for name, value in body.items():
@@ -106,8 +129,11 @@ def test_every_generated_job_id_is_valid():
 
 
 @settings(max_examples=500, deadline=None)
-@given(key=st.none() | st.text(max_size=300) | st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E),
-                                                         min_size=1, max_size=255))
+@given(
+    key=st.none()
+    | st.text(max_size=300)
+    | st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=255)
+)
 def test_check_idempotency_key_accepts_only_short_printable_ascii(key: str | None):
     try:
         checked = check_idempotency_key(key)
@@ -120,15 +146,38 @@ def test_check_idempotency_key_accepts_only_short_printable_ascii(key: str | Non
     assert key is None or (1 <= len(key) <= 255 and all(0x20 <= ord(ch) <= 0x7E for ch in key))
 
 
-authorizers = st.fixed_dictionaries({}, optional={
-    "iam": st.fixed_dictionaries({}, optional={"userArn": json_values | st.sampled_from([
-        "arn:aws:iam::123456789012:user/alice", "arn:aws:sts::123456789012:assumed-role/ci/session-1",
-        "arn:aws-cn:sts::123456789012:assumed-role/r/s/extra"])}) | json_values,
-    "jwt": st.fixed_dictionaries({}, optional={"claims": st.fixed_dictionaries({}, optional={
-        "sub": json_values, "iss": json_values}) | json_values}) | json_values,
-}) | json_values
-events = st.fixed_dictionaries({}, optional={
-    "requestContext": st.fixed_dictionaries({}, optional={"authorizer": authorizers}) | json_values})
+authorizers = (
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "iam": st.fixed_dictionaries(
+                {},
+                optional={
+                    "userArn": json_values
+                    | st.sampled_from(
+                        [
+                            "arn:aws:iam::123456789012:user/alice",
+                            "arn:aws:sts::123456789012:assumed-role/ci/session-1",
+                            "arn:aws-cn:sts::123456789012:assumed-role/r/s/extra",
+                        ]
+                    )
+                },
+            )
+            | json_values,
+            "jwt": st.fixed_dictionaries(
+                {},
+                optional={
+                    "claims": st.fixed_dictionaries({}, optional={"sub": json_values, "iss": json_values}) | json_values
+                },
+            )
+            | json_values,
+        },
+    )
+    | json_values
+)
+events = st.fixed_dictionaries(
+    {}, optional={"requestContext": st.fixed_dictionaries({}, optional={"authorizer": authorizers}) | json_values}
+)
 
 
 @settings(max_examples=500, deadline=None)
@@ -155,11 +204,23 @@ def test_assumed_role_sessions_share_one_owner(session: str):
 
 s3_keys = st.text(min_size=1, max_size=200) | st.builds(
     lambda prefix, name, role, ext: f"{prefix}/{name}/{role}.{ext}" if ext else f"{prefix}/{name}/{role}",
-    st.sampled_from(["inbox", "uploads", "results", "Inbox"]), st.text(max_size=40),
-    st.sampled_from(["target", "template", "TARGET", "other"]), st.sampled_from(["jpg", "JPEG", "png", "gif", ""]))
-records = st.fixed_dictionaries({}, optional={"s3": st.fixed_dictionaries({}, optional={
-    "bucket": st.fixed_dictionaries({}, optional={"name": st.text(max_size=20) | st.none()}),
-    "object": st.fixed_dictionaries({}, optional={"key": s3_keys.map(quote_plus) | st.none()})})})
+    st.sampled_from(["inbox", "uploads", "results", "Inbox"]),
+    st.text(max_size=40),
+    st.sampled_from(["target", "template", "TARGET", "other"]),
+    st.sampled_from(["jpg", "JPEG", "png", "gif", ""]),
+)
+records = st.fixed_dictionaries(
+    {},
+    optional={
+        "s3": st.fixed_dictionaries(
+            {},
+            optional={
+                "bucket": st.fixed_dictionaries({}, optional={"name": st.text(max_size=20) | st.none()}),
+                "object": st.fixed_dictionaries({}, optional={"key": s3_keys.map(quote_plus) | st.none()}),
+            },
+        )
+    },
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -173,8 +234,9 @@ def test_object_keys_decodes_every_complete_record(records: list[dict[str, Any]]
 @settings(max_examples=500, deadline=None)
 @given(key=s3_keys)
 def test_keys_survive_the_s3_event_encoding_and_parse_consistently(key: str):
-    ((bucket, decoded),) = object_keys({"Records": [{"s3": {"bucket": {"name": "b"}, "object": {
-        "key": quote_plus(key)}}}]})
+    ((bucket, decoded),) = object_keys(
+        {"Records": [{"s3": {"bucket": {"name": "b"}, "object": {"key": quote_plus(key)}}}]}
+    )
     assert (bucket, decoded) == ("b", key)
     upload = _UPLOAD_KEY.match(decoded)
     if upload:  # only uploads/<job id>/<role>: nothing else can be mistaken for an API upload

@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from faceswap_local.aws import LocalCloud
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixtures" / "template.yaml"

@@ -13,7 +13,6 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-
 from faceswap_local.gateway import MAX_BODY_BYTES, LocalGateway
 from faceswap_local.local_auth import LocalAuth
 

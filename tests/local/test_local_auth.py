@@ -9,7 +9,6 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-
 from faceswap_local.local_auth import AuthError, LocalAuth
 
 URL = "http://127.0.0.1:3000/v1/jobs?b=2&a=1"

@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-
 from faceswap_local.aws import FunctionInvocationError, LocalCloud
 from faceswap_local.gateway import LocalGateway
 from faceswap_local.local_auth import LocalAuth

@@ -9,11 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+from faceswap_local.aws import LocalCloud, TemplateError
 from moto.awslambda.models import LambdaFunction
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.utils import TMP_THREADS
-
-from faceswap_local.aws import LocalCloud, TemplateError
 
 from .conftest import FIXTURE_TEMPLATE
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from faceswap_local.aws.template import (
     NO_VALUE,
     Intrinsics,

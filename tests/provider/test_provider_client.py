@@ -10,8 +10,8 @@ import socket
 import pytest
 import requests
 import responses
-from faceswap.errors import JOB_ERROR_CODES, TransientError
-from faceswap.provider import (
+from faceswap.domain.errors import JOB_ERROR_CODES, TransientError
+from faceswap.provider.ailabtools import (
     PROVIDER_CODE_TABLE,
     QUERY_PATH,
     SUBMIT_PATH,
@@ -23,7 +23,7 @@ from faceswap.provider import (
     QueryResult,
     UploadFile,
 )
-from faceswap.provider.errors import HTTP_CLASS_TABLE, HTTP_STATUS_TABLE
+from faceswap.provider.ailabtools.errors import HTTP_CLASS_TABLE, HTTP_STATUS_TABLE
 from PIL import Image
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from faceswap_local.stack import REPO
 
 READY_TIMEOUT = 90.0
@@ -73,9 +72,27 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     port = free_port()
     token_file, events_file = folder / "token.txt", folder / "events.jsonl"
     process = subprocess.Popen(
-        [sys.executable, "-m", "faceswap_local", "serve", "--port", str(port), "--time-scale", "0.05",
-         "--processing-seconds", "0.5", "--token-file", str(token_file), "--events-file", str(events_file)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+        [
+            sys.executable,
+            "-m",
+            "faceswap_local",
+            "serve",
+            "--port",
+            str(port),
+            "--time-scale",
+            "0.05",
+            "--processing-seconds",
+            "0.5",
+            "--token-file",
+            str(token_file),
+            "--events-file",
+            str(events_file),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     lines: list[str] = []
@@ -85,8 +102,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         if not ready.wait(READY_TIMEOUT):
             pytest.fail("serve did not print Ready.:\n" + "\n".join(lines[-40:]))
         credentials = next(SIGV4_LINE.search(line) for line in lines if SIGV4_LINE.search(line))
-        yield Served(process, f"http://127.0.0.1:{port}", token_file.read_text().strip(), credentials.group(1),
-                     credentials.group(2), events_file, lines)
+        yield Served(
+            process,
+            f"http://127.0.0.1:{port}",
+            token_file.read_text().strip(),
+            credentials.group(1),
+            credentials.group(2),
+            events_file,
+            lines,
+        )
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -99,15 +123,25 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 def cli(served: Served, *args: str, auth: str = "bearer") -> CliResult:
     """Run `python -m faceswap_client` as a script would: env for the API and credentials, no AWS config files."""
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("AWS_", "FACESWAP_"))}
-    env.update({"FACESWAP_API": served.api_url, "AWS_CONFIG_FILE": os.devnull,
-                "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true"})
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "FACESWAP_"))}
+    env.update(
+        {
+            "FACESWAP_API": served.api_url,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
     if auth == "bearer":
         env["FACESWAP_TOKEN"] = served.token
     elif auth == "sigv4":
-        env.update({"AWS_ACCESS_KEY_ID": served.access_key, "AWS_SECRET_ACCESS_KEY": served.secret_key,
-                    "AWS_REGION": "us-east-1"})
+        env.update(
+            {
+                "AWS_ACCESS_KEY_ID": served.access_key,
+                "AWS_SECRET_ACCESS_KEY": served.secret_key,
+                "AWS_REGION": "us-east-1",
+            }
+        )
     command = [sys.executable, "-m", "faceswap_client", *args]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False)
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
@@ -122,8 +156,20 @@ def assert_one_error_line(result: CliResult) -> None:
 @pytest.fixture(scope="module")
 def swapped(served: Served, sample_photos: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
     output = tmp_path_factory.mktemp("result") / "swapped.png"
-    result = cli(served, "swap", str(sample_photos["astronaut"]), str(sample_photos["grace_hopper"]), "-o",
-                 str(output), "--poll-interval", "0.2", "--timeout", "60", "--client-reference", "serve-test")
+    result = cli(
+        served,
+        "swap",
+        str(sample_photos["astronaut"]),
+        str(sample_photos["grace_hopper"]),
+        "-o",
+        str(output),
+        "--poll-interval",
+        "0.2",
+        "--timeout",
+        "60",
+        "--client-reference",
+        "serve-test",
+    )
     return {"result": result, "output": output}
 
 
@@ -176,8 +222,18 @@ def test_corrupt_jpeg_is_rejected_by_the_service(served: Served, sample_photos: 
     photo = sample_photos["grace_hopper"].read_bytes()
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes(photo[: len(photo) // 3])
-    result = cli(served, "swap", str(corrupt), str(sample_photos["grace_hopper"]), "-o", str(tmp_path / "out.jpg"),
-                 "--poll-interval", "0.2", "--timeout", "60")
+    result = cli(
+        served,
+        "swap",
+        str(corrupt),
+        str(sample_photos["grace_hopper"]),
+        "-o",
+        str(tmp_path / "out.jpg"),
+        "--poll-interval",
+        "0.2",
+        "--timeout",
+        "60",
+    )
     assert result.code == 1, (result.out, result.err)
     values = result.values()
     assert values["status"] == "failed" and values["error_code"] == "IMAGE_DECODE_FAILED"

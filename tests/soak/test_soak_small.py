@@ -6,15 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from faceswap_local.soak import SoakReport, run_soak
 
 
 @pytest.fixture(scope="module")
 def report(sample_photos: dict[str, Path]) -> SoakReport:
     photos = (sample_photos["grace_hopper"].read_bytes(), sample_photos["astronaut"].read_bytes())
-    result = run_soak(jobs=40, fault_rate=0.2, seed=11, crash_rate=0.1, concurrency=12, job_timeout_seconds=10,
-                      photos=photos)
+    result = run_soak(
+        jobs=40, fault_rate=0.2, seed=11, crash_rate=0.1, concurrency=12, job_timeout_seconds=10, photos=photos
+    )
     print(result.render())  # shown with -s, and in the failure report
     return result
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
-from faceswap import aws
+from faceswap.adapters import aws_clients
 from moto import mock_aws
 from PIL import Image
 
@@ -31,8 +31,9 @@ class FakeAws:
     def emitted_events(self) -> list[dict]:
         out = []
         while True:
-            messages = self.sqs.receive_message(QueueUrl=self.events_queue_url, MaxNumberOfMessages=10,
-                                                WaitTimeSeconds=0).get("Messages", [])
+            messages = self.sqs.receive_message(
+                QueueUrl=self.events_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
             if not messages:
                 return out
             for message in messages:
@@ -46,21 +47,32 @@ class FakeAws:
 @pytest.fixture
 def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION, "JOBS_TABLE": TABLE, "BUCKET_NAME": BUCKET, "EVENT_BUS_NAME": BUS,
-        "EVENT_SOURCE": "faceswap", "POWERTOOLS_METRICS_NAMESPACE": "FaceSwap", "POWERTOOLS_SERVICE_NAME": "faceswap",
-        "POWERTOOLS_TRACE_DISABLED": "true", "JOB_TIMEOUT_SECONDS": "600",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "JOBS_TABLE": TABLE,
+        "BUCKET_NAME": BUCKET,
+        "EVENT_BUS_NAME": BUS,
+        "EVENT_SOURCE": "faceswap",
+        "POWERTOOLS_METRICS_NAMESPACE": "FaceSwap",
+        "POWERTOOLS_SERVICE_NAME": "faceswap",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "JOB_TIMEOUT_SECONDS": "600",
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
-        aws.reset_clients()
+        aws_clients.reset_clients()
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-                              AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
-                              BillingMode="PAY_PER_REQUEST")
+        dynamodb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         events = boto3.client("events", region_name=REGION)
         events.create_event_bus(Name=BUS)
         sqs = boto3.client("sqs", region_name=REGION)
@@ -71,11 +83,14 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
         iam = boto3.client("iam", region_name=REGION)
         role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         sfn = boto3.client("stepfunctions", region_name=REGION)
-        machine = sfn.create_state_machine(name="face-swap", roleArn=role, definition=json.dumps(
-            {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}))["stateMachineArn"]
+        machine = sfn.create_state_machine(
+            name="face-swap",
+            roleArn=role,
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        )["stateMachineArn"]
         monkeypatch.setenv("STATE_MACHINE_ARN", machine)
         yield FakeAws(s3, dynamodb, sfn, sqs, queue_url, machine)
-        aws.reset_clients()
+        aws_clients.reset_clients()
 
 
 def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (128, 128), color: str = "orange") -> bytes:

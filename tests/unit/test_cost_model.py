@@ -25,9 +25,14 @@ def _machine(final: dict[str, Any] | None = None) -> dict[str, Any]:
         "Validate": {"Type": "Task", "Resource": "x", "Catch": catch, "Next": "Wait"},
         "Wait": {"Type": "Wait", "SecondsPath": "$.wait", "Next": "Query"},
         "Query": {"Type": "Task", "Resource": "x", "Catch": catch, "Next": "Check"},
-        "Check": {"Type": "Choice", "Choices": [
-            {"Variable": "$.s", "StringEquals": "running", "Next": "Wait"},
-            {"Variable": "$.s", "StringEquals": "succeeded", "Next": "Archive"}], "Default": "RecordFailure"},
+        "Check": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.s", "StringEquals": "running", "Next": "Wait"},
+                {"Variable": "$.s", "StringEquals": "succeeded", "Next": "Archive"},
+            ],
+            "Default": "RecordFailure",
+        },
         "Archive": archive,
         "RecordFailure": {"Type": "Task", "Resource": "x", "Next": "Failed"},
         "Failed": {"Type": "Fail"},
@@ -74,7 +79,8 @@ def test_invocations_pay_three_transitions_a_request_a_read_and_a_write_each() -
     one = cost_model.cost_per_1000_jobs(polls_per_job=4.0, query_invocations_per_job=1.0)
     two = cost_model.cost_per_1000_jobs(polls_per_job=4.0, query_invocations_per_job=2.0)
     assert two.lines["Step Functions transitions"] - one.lines["Step Functions transitions"] == pytest.approx(
-        1000 * 3 * cost_model.SFN_PER_TRANSITION)
+        1000 * 3 * cost_model.SFN_PER_TRANSITION
+    )
     assert two.lines["Lambda query requests"] == pytest.approx(2 * one.lines["Lambda query requests"])
     per_write = cost_model.JobRequests().wru_per_write * cost_model.DYNAMODB_PER_WRU * 1000
     assert two.lines["DynamoDB writes"] - one.lines["DynamoDB writes"] == pytest.approx(per_write)
@@ -83,8 +89,7 @@ def test_invocations_pay_three_transitions_a_request_a_read_and_a_write_each() -
 
 def test_inline_seconds_are_billed_at_the_query_functions_memory() -> None:
     memory_mb = cost_model.default_profile(1.0)["query"].memory_mb
-    costs = cost_model.cost_per_1000_jobs(polls_per_job=3.0, query_invocations_per_job=1.0,
-                                          inline_seconds_per_job=12.0)
+    costs = cost_model.cost_per_1000_jobs(polls_per_job=3.0, query_invocations_per_job=1.0, inline_seconds_per_job=12.0)
     expected = 1000 * memory_mb / 1024 * 12.0 * cost_model.LAMBDA_ARM64_PER_GB_SECOND
     assert costs.lines["Lambda query inline GB-s"] == pytest.approx(expected)
     no_wait = cost_model.cost_per_1000_jobs(polls_per_job=3.0, query_invocations_per_job=1.0)
@@ -98,7 +103,8 @@ def test_measured_transitions_and_profile_replace_the_defaults() -> None:
     costs = cost_model.cost_per_1000_jobs(9.0, profile, polls_per_job=2.0)
     assert costs.lines["Step Functions transitions"] == pytest.approx(9000 * cost_model.SFN_PER_TRANSITION)
     assert costs.lines["Lambda query GB-s"] == pytest.approx(
-        1000 * profile["query"].memory_mb / 1024 * 2.0 * cost_model.LAMBDA_ARM64_PER_GB_SECOND)
+        1000 * profile["query"].memory_mb / 1024 * 2.0 * cost_model.LAMBDA_ARM64_PER_GB_SECOND
+    )
 
 
 def test_memory_comes_from_the_function_or_the_globals(tmp_path: Path) -> None:
@@ -107,7 +113,8 @@ def test_memory_comes_from_the_function_or_the_globals(tmp_path: Path) -> None:
         "Globals:\n  Function:\n    MemorySize: 256\nResources:\n"
         "  Query:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: functions/query/\n"
         "      MemorySize: 128\n      Role: !GetAtt QueryRole.Arn\n"
-        "  Api:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: functions/api/\n")
+        "  Api:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: functions/api/\n"
+    )
     assert cost_model.template_memory_mb(template) == {"query": 128, "api": 256}
 
 

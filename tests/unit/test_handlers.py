@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from faceswap.jobs import JobStore
+from faceswap.adapters.job_table import JobStore
 
 from tests.conftest import REPO, load_event
 from tests.unit.conftest import BUCKET, image_bytes
@@ -96,16 +96,19 @@ def test_api_jwt_caller_cannot_see_an_iam_callers_job(fake_aws):
     assert status == 404 and body["error"]["code"] == "JOB_NOT_FOUND"
 
 
-@pytest.mark.parametrize(("path", "method", "status", "code"), [
-    ("/v1/swaps/../../etc/passwd", "GET", 404, "ROUTE_NOT_FOUND"),
-    ("/v1/swaps/..%2F..%2Fetc%2Fpasswd", "GET", 400, "INVALID_JOB_ID"),
-    ("/v1/swaps/' OR 1=1 --", "GET", 400, "INVALID_JOB_ID"),
-    ("/v1/swaps/\u00e9\u00e9\u00e9", "GET", 400, "INVALID_JOB_ID"),
-    ("/v1/swaps", "GET", 405, "METHOD_NOT_ALLOWED"),
-    ("/v1/swaps/0f4d5a3c9b2e4f60a1b2c3d4e5f60718", "PUT", 405, "METHOD_NOT_ALLOWED"),
-    ("/v1/nothing", "GET", 404, "ROUTE_NOT_FOUND"),
-    ("/v1/swaps/0f4d5a3c9b2e4f60a1b2c3d4e5f60718", "GET", 404, "JOB_NOT_FOUND"),
-])
+@pytest.mark.parametrize(
+    ("path", "method", "status", "code"),
+    [
+        ("/v1/swaps/../../etc/passwd", "GET", 404, "ROUTE_NOT_FOUND"),
+        ("/v1/swaps/..%2F..%2Fetc%2Fpasswd", "GET", 400, "INVALID_JOB_ID"),
+        ("/v1/swaps/' OR 1=1 --", "GET", 400, "INVALID_JOB_ID"),
+        ("/v1/swaps/\u00e9\u00e9\u00e9", "GET", 400, "INVALID_JOB_ID"),
+        ("/v1/swaps", "GET", 405, "METHOD_NOT_ALLOWED"),
+        ("/v1/swaps/0f4d5a3c9b2e4f60a1b2c3d4e5f60718", "PUT", 405, "METHOD_NOT_ALLOWED"),
+        ("/v1/nothing", "GET", 404, "ROUTE_NOT_FOUND"),
+        ("/v1/swaps/0f4d5a3c9b2e4f60a1b2c3d4e5f60718", "GET", 404, "JOB_NOT_FOUND"),
+    ],
+)
 def test_api_bad_paths_and_methods(fake_aws, path, method, status, code):
     event = with_path(load_event("api_get_swap.json"), path, method)
     got_status, body, _ = call_api(event)
@@ -117,7 +120,8 @@ def test_upload_trigger_with_the_sample_event_starts_the_job(fake_aws):
     key = event["Records"][0]["s3"]["object"]["key"]
     job_id = key.split("/")[1]
     store = JobStore()
-    from faceswap.jobs import new_job
+    from faceswap.adapters.job_table import new_job
+
     inputs = {role: {"bucket": BUCKET, "key": f"uploads/{job_id}/{role}"} for role in ("target", "template")}
     store.create(new_job(job_id=job_id, owner="iam:x", origin="api", status="awaiting_upload", inputs=inputs))
     for role in ("target", "template"):
@@ -139,7 +143,7 @@ def test_request_listener_with_the_sample_event(fake_aws):
 
 
 def test_workflow_handlers_refuse_an_event_without_a_job_id(fake_aws):
-    from faceswap.errors import JobFailure
+    from faceswap.domain.errors import JobFailure
 
     for name in ("validate", "submit", "query", "archive", "record_failure"):
         with pytest.raises(JobFailure):

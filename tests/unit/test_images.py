@@ -1,4 +1,4 @@
-"""faceswap.images: every corpus input gets its documented code; real and odd-but-valid images are accepted."""
+"""faceswap.domain.images: every corpus input gets its documented code; real and odd-but-valid images are accepted."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import zlib
 from pathlib import Path
 
 import pytest
-from faceswap import images
-from faceswap.images import ImageInfo, InvalidImageError, inspect_image, sniff_image_type
+from faceswap.domain import images
+from faceswap.domain.images import ImageInfo, InvalidImageError, inspect_image, sniff_image_type
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile
@@ -30,8 +30,13 @@ from tests.corpus.bad_inputs import (
 
 REPO = Path(__file__).resolve().parents[2]
 ALL_CODES = {
-    "IMAGE_EMPTY", "IMAGE_TOO_LARGE", "UNSUPPORTED_IMAGE_TYPE", "IMAGE_DECODE_FAILED",
-    "IMAGE_DIMENSIONS_TOO_LARGE", "IMAGE_DIMENSIONS_TOO_SMALL", "DECOMPRESSION_BOMB",
+    "IMAGE_EMPTY",
+    "IMAGE_TOO_LARGE",
+    "UNSUPPORTED_IMAGE_TYPE",
+    "IMAGE_DECODE_FAILED",
+    "IMAGE_DIMENSIONS_TOO_LARGE",
+    "IMAGE_DIMENSIONS_TOO_SMALL",
+    "DECOMPRESSION_BOMB",
 }
 
 
@@ -114,9 +119,11 @@ def test_dimensions_are_refused_from_the_header_without_decoding(monkeypatch: py
         raise AssertionError("Pillow must not be reached")
 
     monkeypatch.setattr(images, "_pillow", no_pillow)
-    for data, code in ((crafted_png(100_000, 100_000, rows=1), "DECOMPRESSION_BOMB"),
-                       (crafted_png(5000, 100, rows=1), "IMAGE_DIMENSIONS_TOO_LARGE"),
-                       (crafted_png(10, 10), "IMAGE_DIMENSIONS_TOO_SMALL")):
+    for data, code in (
+        (crafted_png(100_000, 100_000, rows=1), "DECOMPRESSION_BOMB"),
+        (crafted_png(5000, 100, rows=1), "IMAGE_DIMENSIONS_TOO_LARGE"),
+        (crafted_png(10, 10), "IMAGE_DIMENSIONS_TOO_SMALL"),
+    ):
         with pytest.raises(InvalidImageError) as caught:
             inspect_image(data)
         assert caught.value.code == code
@@ -216,7 +223,7 @@ def test_sniff_agrees_with_the_corpus() -> None:
 
 
 def test_importing_the_module_does_not_import_pillow() -> None:
-    code = "import sys, faceswap.images; assert 'PIL' not in sys.modules, sorted(sys.modules)"
+    code = "import sys, faceswap.domain.images; assert 'PIL' not in sys.modules, sorted(sys.modules)"
     env = {**os.environ, "PYTHONPATH": str(REPO / "layers" / "common" / "python")}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=REPO, timeout=60)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from faceswap.intake import Intake, object_keys
-from faceswap.jobs import JobStore
-from faceswap.swaps import CreateSwapRequest, SwapService
+from faceswap.adapters.job_table import JobStore
+from faceswap.usecases.intake import Intake, object_keys
+from faceswap.usecases.swaps import CreateSwapRequest, SwapService
 
 from tests.conftest import load_event
 from tests.unit.conftest import BUCKET, image_bytes
@@ -23,7 +23,7 @@ def s3_event(key: str, bucket: str = BUCKET) -> dict:
 
 def test_keys_are_url_decoded_like_s3_sends_them():
     event = load_event("s3_inbox_object_created.json")
-    (_bucket, key), = object_keys(event)
+    ((_bucket, key),) = object_keys(event)
     assert "%" not in key and "+" not in key and key.startswith("inbox/")
 
 
@@ -33,8 +33,11 @@ def test_both_uploads_start_the_job_once_even_with_duplicate_events(fake_aws):
     fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/target", Body=image_bytes())
     assert intake.handle_object(BUCKET, f"uploads/{job_id}/target").action == "recorded"
     fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/template", Body=image_bytes("PNG"))
-    actions = [intake.handle_object(BUCKET, f"uploads/{job_id}/{role}").action
-               for _ in range(10) for role in ("template", "target")]
+    actions = [
+        intake.handle_object(BUCKET, f"uploads/{job_id}/{role}").action
+        for _ in range(10)
+        for role in ("template", "target")
+    ]
     # StartExecution with the same name and input is itself idempotent (AWS answers 200 while it runs), so the
     # observable guarantee is one execution.
     assert actions[0] == "started" and set(actions[1:]) <= {"duplicate", "started"}
@@ -63,9 +66,12 @@ def test_drop_zone_pair_makes_one_job_whatever_the_order_and_repeats(fake_aws):
     intake = Intake()
     assert intake.handle_object(BUCKET, f"inbox/{name}/target.jpg").action == "recorded"
     fake_aws.s3.put_object(Bucket=BUCKET, Key=f"inbox/{name}/template.PNG", Body=image_bytes("PNG"))
-    outcomes = [intake.handle_object(*pair) for _ in range(10)
-                for pair in object_keys(s3_event(f"inbox/{name}/template.PNG")) + object_keys(
-                    s3_event(f"inbox/{name}/target.jpg"))]
+    outcomes = [
+        intake.handle_object(*pair)
+        for _ in range(10)
+        for pair in object_keys(s3_event(f"inbox/{name}/template.PNG"))
+        + object_keys(s3_event(f"inbox/{name}/target.jpg"))
+    ]
     assert outcomes[0].action == "started"
     assert {o.job_id for o in outcomes} == {outcomes[0].job_id}
     assert len(fake_aws.executions()) == 1
@@ -83,8 +89,17 @@ def test_drop_zone_new_photos_under_the_same_name_make_a_new_job(fake_aws):
     assert first.action == second.action == "started" and first.job_id != second.job_id
 
 
-@pytest.mark.parametrize("key", ["inbox/target.jpg", "inbox/a/face.jpg", "inbox/a/target.gif", "results/x.jpg",
-                                 "uploads/../../etc/passwd", "uploads/ZZZ/target"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "inbox/target.jpg",
+        "inbox/a/face.jpg",
+        "inbox/a/target.gif",
+        "results/x.jpg",
+        "uploads/../../etc/passwd",
+        "uploads/ZZZ/target",
+    ],
+)
 def test_other_keys_are_ignored(fake_aws, key):
     assert Intake().handle_object(BUCKET, key).action == "ignored"
     assert fake_aws.executions() == []
@@ -102,8 +117,13 @@ def test_eventbridge_request_starts_one_job_per_event_id(fake_aws):
 
 
 def test_eventbridge_request_outside_the_bucket_fails_with_an_event(fake_aws):
-    event = {"id": "ev-1", "detail": {"target": {"bucket": "someone-elses", "key": "inbox/x/target.jpg"},
-                                      "template": {"bucket": BUCKET, "key": "inbox/x/template.jpg"}}}
+    event = {
+        "id": "ev-1",
+        "detail": {
+            "target": {"bucket": "someone-elses", "key": "inbox/x/target.jpg"},
+            "template": {"bucket": BUCKET, "key": "inbox/x/template.jpg"},
+        },
+    }
     outcome = Intake().handle_request_event(event)
     assert outcome.action == "rejected" and outcome.error_code == "INVALID_REQUEST"
     assert fake_aws.executions() == []

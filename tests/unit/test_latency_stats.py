@@ -6,23 +6,24 @@ import math
 from collections.abc import Iterator
 
 import pytest
-from faceswap import ids, latency_stats
-from faceswap.jobs import JobStore
-from faceswap.latency_stats import STATS_ITEM_ID, LatencyEstimate, LatencyStats
+from faceswap.adapters import latency_store
+from faceswap.adapters.job_table import JobStore
+from faceswap.adapters.latency_store import STATS_ITEM_ID, LatencyEstimate, LatencyStats
+from faceswap.domain import ids
 
 from tests.unit.conftest import TABLE, FakeAws
 
 
 @pytest.fixture
 def stats(fake_aws: FakeAws) -> Iterator[LatencyStats]:
-    latency_stats.clear_cache()
+    latency_store.clear_cache()
     yield LatencyStats(TABLE, cache_seconds=0)
-    latency_stats.clear_cache()
+    latency_store.clear_cache()
 
 
 def test_falls_back_to_the_default_until_enough_samples(stats: LatencyStats) -> None:
     assert stats.expected_seconds(12.0) == 12.0
-    for _ in range(latency_stats.MIN_SAMPLES - 1):
+    for _ in range(latency_store.MIN_SAMPLES - 1):
         assert stats.record(30.0)
     assert stats.expected_seconds(12.0) == 12.0
     assert stats.expected_sigma(0.5) == 0.5
@@ -55,7 +56,7 @@ def test_one_absurd_sample_moves_the_estimate_only_a_little(stats: LatencyStats)
 
 
 def test_records_the_midpoint_of_the_interval_the_task_finished_in(stats: LatencyStats) -> None:
-    for _ in range(latency_stats.MIN_SAMPLES):
+    for _ in range(latency_store.MIN_SAMPLES):
         stats.record(24.0, after=16.0)
     assert stats.expected_seconds(1.0) == pytest.approx(20.0)
 
@@ -95,20 +96,20 @@ def test_a_concurrent_update_is_retried_not_lost(stats: LatencyStats, monkeypatc
 
 
 def test_reads_are_cached_per_process(fake_aws: FakeAws) -> None:
-    latency_stats.clear_cache()
+    latency_store.clear_cache()
     cached = LatencyStats(TABLE, cache_seconds=60)
     assert cached.expected_seconds(7.0) == 7.0
     for _ in range(10):
         LatencyStats(TABLE, cache_seconds=0).record(50.0)
-    latency_stats.clear_cache()
+    latency_store.clear_cache()
     cached.expected_seconds(7.0)  # re-read after the cache is cleared
     fake_aws.dynamodb.delete_item(TableName=TABLE, Key={"job_id": {"S": STATS_ITEM_ID}})
     assert cached.expected_seconds(7.0) == pytest.approx(50.0)  # served from the cache, no read
-    latency_stats.clear_cache()
+    latency_store.clear_cache()
 
 
 def test_an_unreachable_table_never_fails_the_job(fake_aws: FakeAws) -> None:
-    latency_stats.clear_cache()
+    latency_store.clear_cache()
     missing = LatencyStats("no-such-table", cache_seconds=0)
     assert missing.record(10.0) is False
     assert missing.expected_seconds(9.0) == 9.0

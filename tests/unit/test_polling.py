@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from faceswap.polling import PollPolicy
+from faceswap.domain.polling import PollPolicy
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -38,13 +38,16 @@ def test_first_wait_follows_the_learned_median() -> None:
 
 
 def test_a_wider_spread_polls_earlier_first() -> None:
-    assert PollPolicy(expected_seconds=30.0, sigma=1.0).first_wait() < PollPolicy(expected_seconds=30.0,
-                                                                                sigma=0.3).first_wait()
+    assert (
+        PollPolicy(expected_seconds=30.0, sigma=1.0).first_wait()
+        < PollPolicy(expected_seconds=30.0, sigma=0.3).first_wait()
+    )
 
 
 def test_more_density_means_shorter_waits() -> None:
     assert PollPolicy(expected_seconds=30.0, dense_seconds=8).next_wait(30) > PollPolicy(
-        expected_seconds=30.0, dense_seconds=2).next_wait(30)
+        expected_seconds=30.0, dense_seconds=2
+    ).next_wait(30)
 
 
 def test_waits_never_exceed_the_maximum_even_far_past_the_median() -> None:
@@ -78,9 +81,9 @@ def test_a_passed_deadline_still_asks_for_one_second_not_zero_or_negative() -> N
     min_seconds=st.integers(min_value=0, max_value=10),
     max_seconds=st.integers(min_value=0, max_value=300),
 )
-def test_every_wait_is_a_positive_int_within_bounds(median: float, sigma: float, elapsed: float,
-                                                    remaining: float | None, min_seconds: int,
-                                                    max_seconds: int) -> None:
+def test_every_wait_is_a_positive_int_within_bounds(
+    median: float, sigma: float, elapsed: float, remaining: float | None, min_seconds: int, max_seconds: int
+) -> None:
     policy = PollPolicy(expected_seconds=median, sigma=sigma, min_seconds=min_seconds, max_seconds=max_seconds)
     for wait in (policy.first_wait(remaining), policy.next_wait(elapsed, remaining)):
         assert isinstance(wait, int)

@@ -1,4 +1,4 @@
-"""faceswap.safe_fetch against real HTTP(S) servers on 127.0.0.1, with stub resolvers for DNS tricks."""
+"""faceswap.adapters.safe_fetch against real HTTP(S) servers on 127.0.0.1, with stub resolvers for DNS tricks."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from faceswap.safe_fetch import FetchError, FetchResult, address_refusal, fetch_to, redact_url
+from faceswap.adapters.safe_fetch import FetchError, FetchResult, address_refusal, fetch_to, redact_url
 
 from tests.corpus.bad_inputs import jpeg, png
 
@@ -84,8 +84,13 @@ def start_server(tls_context: ssl.SSLContext | None = None) -> LocalServer:
     return state
 
 
-def send(handler: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str | None,
-         headers: dict[str, str] | None = None) -> None:
+def send(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    content_type: str | None,
+    headers: dict[str, str] | None = None,
+) -> None:
     handler.send_response(status)
     if content_type is not None:
         handler.send_header("Content-Type", content_type)
@@ -97,8 +102,9 @@ def send(handler: BaseHTTPRequestHandler, status: int, body: bytes, content_type
 
 
 def body(data: bytes, content_type: str | None = "image/png", status: int = 200, **headers: str) -> Route:
-    return lambda handler: send(handler, status, data, content_type, {k.replace("_", "-"): v for k, v in
-                                                                       headers.items()})
+    return lambda handler: send(
+        handler, status, data, content_type, {k.replace("_", "-"): v for k, v in headers.items()}
+    )
 
 
 def chunked(data: bytes, content_type: str = "image/png", piece: int = 1000) -> Route:
@@ -136,8 +142,13 @@ def server(module_server: LocalServer) -> LocalServer:
 
 def fetch(url: str, **options: object) -> tuple[FetchResult, bytes]:
     sink = io.BytesIO()
-    options = {"max_bytes": 1_000_000, "allow_insecure_local": True, "connect_timeout": 1.0, "read_timeout": 2.0,
-               **options}
+    options = {
+        "max_bytes": 1_000_000,
+        "allow_insecure_local": True,
+        "connect_timeout": 1.0,
+        "read_timeout": 2.0,
+        **options,
+    }
     result = fetch_to(url, sink, **options)  # type: ignore[arg-type]
     return result, sink.getvalue()
 
@@ -159,8 +170,12 @@ def test_streams_a_png_with_hash_size_and_redacted_final_url(server: LocalServer
     server.routes["/result.png"] = body(PNG_BODY)
     result, written = fetch(server.url(f"/result.png?{SECRET}&Expires=1"))
     assert written == PNG_BODY
-    assert result == FetchResult(size=len(PNG_BODY), sha256=hashlib.sha256(PNG_BODY).hexdigest(),
-                                 content_type="image/png", final_url=server.url("/result.png"))
+    assert result == FetchResult(
+        size=len(PNG_BODY),
+        sha256=hashlib.sha256(PNG_BODY).hexdigest(),
+        content_type="image/png",
+        final_url=server.url("/result.png"),
+    )
     assert server.seen[0].headers["Accept-Encoding"] == "identity"
     assert server.seen[0].path.endswith(SECRET + "&Expires=1")  # the signature is sent, just never shown
 
@@ -191,8 +206,14 @@ def test_body_magic_decides_the_type_when_the_header_is_generic_or_the_other_ima
 
 
 def test_relative_redirects_are_followed_up_to_the_limit(server: LocalServer) -> None:
-    server.routes.update({"/a": redirect("/b"), "/b": redirect(server.url("/c"), 301), "/c": redirect("d", 307),
-                          "/d": body(JPEG_BODY, "image/jpeg")})
+    server.routes.update(
+        {
+            "/a": redirect("/b"),
+            "/b": redirect(server.url("/c"), 301),
+            "/c": redirect("d", 307),
+            "/d": body(JPEG_BODY, "image/jpeg"),
+        }
+    )
     result, written = fetch(server.url(f"/a?{SECRET}"), max_redirects=3)
     assert written == JPEG_BODY
     assert result.final_url == server.url("/d")
@@ -291,10 +312,19 @@ def test_body_shorter_than_its_content_length_is_a_retryable_failure(server: Loc
 
 @pytest.mark.parametrize(
     ("status", "code", "retryable"),
-    [(403, "RESULT_EXPIRED", False), (404, "RESULT_EXPIRED", False), (410, "RESULT_EXPIRED", False),
-     (429, "RESULT_UNAVAILABLE", True), (500, "RESULT_UNAVAILABLE", True), (502, "RESULT_UNAVAILABLE", True),
-     (503, "RESULT_UNAVAILABLE", True), (408, "RESULT_UNAVAILABLE", True), (400, "RESULT_INVALID", False),
-     (401, "RESULT_INVALID", False), (204, "RESULT_INVALID", False)],
+    [
+        (403, "RESULT_EXPIRED", False),
+        (404, "RESULT_EXPIRED", False),
+        (410, "RESULT_EXPIRED", False),
+        (429, "RESULT_UNAVAILABLE", True),
+        (500, "RESULT_UNAVAILABLE", True),
+        (502, "RESULT_UNAVAILABLE", True),
+        (503, "RESULT_UNAVAILABLE", True),
+        (408, "RESULT_UNAVAILABLE", True),
+        (400, "RESULT_INVALID", False),
+        (401, "RESULT_INVALID", False),
+        (204, "RESULT_INVALID", False),
+    ],
 )
 def test_status_codes_are_classified(server: LocalServer, status: int, code: str, retryable: bool) -> None:
     server.routes["/r"] = body(b"<Error>nope</Error>" if status != 204 else b"", "application/xml", status)
@@ -378,8 +408,17 @@ def test_resolver_failure_is_retryable() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://127.0.0.1/r.png", "file:///etc/passwd", "gopher://127.0.0.1/", "//127.0.0.1/r.png", "r.png",
-     "javascript:alert(1)", "https://", "https://[fe80::1%25eth0]/r.png", "https://host:99999/r.png"],
+    [
+        "ftp://127.0.0.1/r.png",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1/",
+        "//127.0.0.1/r.png",
+        "r.png",
+        "javascript:alert(1)",
+        "https://",
+        "https://[fe80::1%25eth0]/r.png",
+        "https://host:99999/r.png",
+    ],
 )
 def test_malformed_and_non_http_urls_are_refused(url: str) -> None:
     error = fetch_error(url, resolver=static_resolver("8.8.8.8"))
@@ -397,8 +436,12 @@ def test_https_only_unless_insecure_local(server: LocalServer) -> None:
 
 
 def test_loopback_is_refused_without_the_local_switch() -> None:
-    for url in ("https://127.0.0.1/r.png", "https://[::1]/r.png", "https://2130706433/r.png",
-                "https://localhost/r.png"):
+    for url in (
+        "https://127.0.0.1/r.png",
+        "https://[::1]/r.png",
+        "https://2130706433/r.png",
+        "https://localhost/r.png",
+    ):
         error = fetch_error(url, allow_insecure_local=False)
         assert error.code == "RESULT_INVALID" and "loopback" in error.message, url
 
@@ -412,8 +455,9 @@ def test_user_info_is_refused(server: LocalServer) -> None:
 
 
 def test_non_default_port_is_refused_for_public_hosts() -> None:
-    error = fetch_error("https://results.example.com:8443/r.png", resolver=static_resolver("93.184.215.14"),
-                        allow_insecure_local=False)
+    error = fetch_error(
+        "https://results.example.com:8443/r.png", resolver=static_resolver("93.184.215.14"), allow_insecure_local=False
+    )
     assert error.code == "RESULT_INVALID" and "port" in error.message
 
 
@@ -438,9 +482,16 @@ def test_every_resolved_address_is_checked(server: LocalServer, addresses: list[
 
 @pytest.mark.parametrize(
     "location",
-    ["http://169.254.169.254/latest/meta-data/iam/security-credentials/", "http://10.0.0.1/r.png",
-     "http://[fd00:ec2::254]/", "http://[::ffff:a9fe:a9fe]/", "https://metadata.test/r.png",
-     "http://0.0.0.0:{port}/r", "ftp://127.0.0.1/r.png", "http://user@127.0.0.1:{port}/r"],
+    [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "http://10.0.0.1/r.png",
+        "http://[fd00:ec2::254]/",
+        "http://[::ffff:a9fe:a9fe]/",
+        "https://metadata.test/r.png",
+        "http://0.0.0.0:{port}/r",
+        "ftp://127.0.0.1/r.png",
+        "http://user@127.0.0.1:{port}/r",
+    ],
 )
 def test_redirects_to_forbidden_targets_are_refused(server: LocalServer, location: str) -> None:
     server.routes["/start"] = redirect(location.format(port=server.port))
@@ -494,18 +545,46 @@ def test_each_redirect_hop_is_resolved_and_checked_again(server: LocalServer) ->
 
 @pytest.mark.parametrize(
     "address",
-    ["10.0.0.1", "172.16.5.4", "192.168.0.1", "127.0.0.1", "127.255.0.9", "0.0.0.0", "169.254.169.254",
-     "169.254.10.10", "169.254.170.2", "100.64.0.1", "100.127.255.254", "224.0.0.1", "239.255.255.250", "240.0.0.1",
-     "255.255.255.255", "192.0.2.10", "198.18.0.1", "::1", "::", "fe80::1", "fc00::1", "fd00:ec2::254", "ff02::1",
-     "::ffff:10.0.0.1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1",
-     "2001:db8::1", "not-an-ip"],
+    [
+        "10.0.0.1",
+        "172.16.5.4",
+        "192.168.0.1",
+        "127.0.0.1",
+        "127.255.0.9",
+        "0.0.0.0",
+        "169.254.169.254",
+        "169.254.10.10",
+        "169.254.170.2",
+        "100.64.0.1",
+        "100.127.255.254",
+        "224.0.0.1",
+        "239.255.255.250",
+        "240.0.0.1",
+        "255.255.255.255",
+        "192.0.2.10",
+        "198.18.0.1",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "fd00:ec2::254",
+        "ff02::1",
+        "::ffff:10.0.0.1",
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "64:ff9b::a9fe:a9fe",
+        "2002:a9fe:a9fe::1",
+        "2001:db8::1",
+        "not-an-ip",
+    ],
 )
 def test_forbidden_addresses(address: str) -> None:
     assert address_refusal(address) is not None
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "93.184.215.14", "2606:4700:4700::1111", "::ffff:8.8.8.8",
-                                     "100.128.0.1", "64:ff9b::808:808"])
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "93.184.215.14", "2606:4700:4700::1111", "::ffff:8.8.8.8", "100.128.0.1", "64:ff9b::808:808"]
+)
 def test_public_addresses_are_allowed(address: str) -> None:
     assert address_refusal(address) is None
 
@@ -533,29 +612,53 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "faceswap test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-          .not_valid_after(now + datetime.timedelta(days=2))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "result.test")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("result.test")]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "result.test")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("result.test")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     paths = Pki(directory / "ca.pem", directory / "cert.pem", directory / "key.pem")
     paths.ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths.cert_path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    paths.key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()))
+    paths.key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return paths
 
 
@@ -574,8 +677,9 @@ def test_https_through_the_pinned_address_keeps_sni_and_certificate_checks(tls_s
     session = requests.Session()
     session.verify = str(pki.ca_path)
     tls_server.sni.clear()
-    result, written = fetch(f"https://result.test:{tls_server.port}/r.png?{SECRET}", session=session,
-                            resolver=static_resolver("127.0.0.1"))
+    result, written = fetch(
+        f"https://result.test:{tls_server.port}/r.png?{SECRET}", session=session, resolver=static_resolver("127.0.0.1")
+    )
     assert written == PNG_BODY and result.final_url == f"https://result.test:{tls_server.port}/r.png"
     assert tls_server.sni == ["result.test"]
     assert tls_server.seen[-1].headers["Host"] == f"result.test:{tls_server.port}"
@@ -584,8 +688,9 @@ def test_https_through_the_pinned_address_keeps_sni_and_certificate_checks(tls_s
 def test_https_certificate_for_another_name_is_refused(tls_server: LocalServer, pki: Pki) -> None:
     session = requests.Session()
     session.verify = str(pki.ca_path)
-    error = fetch_error(f"https://other.test:{tls_server.port}/r.png?{SECRET}", session=session,
-                        resolver=static_resolver("127.0.0.1"))
+    error = fetch_error(
+        f"https://other.test:{tls_server.port}/r.png?{SECRET}", session=session, resolver=static_resolver("127.0.0.1")
+    )
     assert (error.code, error.retryable) == ("RESULT_INVALID", False)
     assert "TLS" in error.message
     assert SECRET not in "".join(traceback.format_exception(error))
@@ -601,8 +706,9 @@ def test_https_with_an_untrusted_certificate_is_refused(tls_server: LocalServer)
 
 def test_query_strings_never_reach_logs_or_errors(server: LocalServer, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    server.routes.update({"/a": redirect(f"/b?{SECRET}"), "/b": redirect(f"/c?{SECRET}"),
-                          "/c": body(b"", "image/png", 404)})
+    server.routes.update(
+        {"/a": redirect(f"/b?{SECRET}"), "/b": redirect(f"/c?{SECRET}"), "/c": body(b"", "image/png", 404)}
+    )
     error = fetch_error(server.url(f"/a?{SECRET}"))
     assert error.code == "RESULT_EXPIRED"
     assert "following result redirect" in caplog.text
@@ -623,6 +729,6 @@ def test_fetch_error_fields() -> None:
 
 
 def test_module_imports_neither_requests_nor_pillow_until_used() -> None:
-    code = "import sys, faceswap.safe_fetch; assert not {'requests', 'PIL', 'urllib3'} & set(sys.modules)"
+    code = "import sys, faceswap.adapters.safe_fetch; assert not {'requests', 'PIL', 'urllib3'} & set(sys.modules)"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "layers" / "common" / "python")}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)

@@ -6,9 +6,9 @@ import base64
 import json
 
 import pytest
-from faceswap.errors import ApiError
-from faceswap.jobs import JobStore
-from faceswap.swaps import CreateSwapRequest, SwapService, check_idempotency_key, parse_create_request
+from faceswap.adapters.job_table import JobStore
+from faceswap.domain.errors import ApiError
+from faceswap.usecases.swaps import CreateSwapRequest, SwapService, check_idempotency_key, parse_create_request
 
 from tests.unit.conftest import BUCKET, image_bytes
 
@@ -36,6 +36,7 @@ def test_create_returns_presigned_post_forms_with_the_documented_policy(fake_aws
         assert form["max_bytes"] == 5 * 1024 * 1024 and form["content_type"] == content_type
         # Expiry at most 15 minutes
         from datetime import UTC, datetime
+
         expires = datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         assert (expires - datetime.now(UTC)).total_seconds() <= 900
 
@@ -103,8 +104,16 @@ def test_succeeded_job_view_has_a_presigned_result_url(fake_aws):
     store.mark_queued(job_id)
     store.begin_submit(job_id)
     store.record_submitted(job_id, "task-1")
-    store.mark_succeeded(job_id, {"bucket": BUCKET, "key": f"results/{job_id}.jpg", "sha256": "ab" * 32,
-                                  "size": 10, "content_type": "image/jpeg"})
+    store.mark_succeeded(
+        job_id,
+        {
+            "bucket": BUCKET,
+            "key": f"results/{job_id}.jpg",
+            "sha256": "ab" * 32,
+            "size": 10,
+            "content_type": "image/jpeg",
+        },
+    )
     view = service.get(ALICE, job_id)
     assert view["status"] == "succeeded"
     assert f"results/{job_id}.jpg" in view["result"]["url"] and "X-Amz-Signature" in view["result"]["url"]

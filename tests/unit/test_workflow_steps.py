@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from faceswap import provider_access
-from faceswap.errors import JobFailure
-from faceswap.jobs import JobStore
-from faceswap.provider import ProviderOutcomeUnknown, ProviderPermanentError, ProviderTransientError, QueryResult
-from faceswap.swaps import CreateSwapRequest, SwapService
-from faceswap.workflow import Steps, error_from_failure
+from faceswap.adapters.job_table import JobStore
+from faceswap.domain.errors import JobFailure
+from faceswap.provider import factory
+from faceswap.provider.ailabtools import (
+    ProviderOutcomeUnknown,
+    ProviderPermanentError,
+    ProviderTransientError,
+    QueryResult,
+)
+from faceswap.usecases.swaps import CreateSwapRequest, SwapService
+from faceswap.usecases.workflow_steps import Steps, error_from_failure
 
 from tests.unit.conftest import BUCKET, image_bytes
 
@@ -51,7 +56,7 @@ def queued_job(fake_aws) -> str:
 
 
 def use(monkeypatch, provider: ScriptedProvider) -> ScriptedProvider:
-    monkeypatch.setattr(provider_access, "client", lambda: provider)
+    monkeypatch.setattr(factory, "client", lambda: provider)
     return provider
 
 
@@ -99,8 +104,9 @@ def test_an_accepted_but_lost_submit_is_never_sent_again(queued_job, monkeypatch
 
 
 def test_permanent_submit_errors_fail_with_the_mapped_code(queued_job, monkeypatch):
-    error = ProviderPermanentError("ERROR_NOT_ENOUGH_CREDITS", "no credits", http_status=429,
-                                   job_error_code="PROVIDER_NO_CREDITS")
+    error = ProviderPermanentError(
+        "ERROR_NOT_ENOUGH_CREDITS", "no credits", http_status=429, job_error_code="PROVIDER_NO_CREDITS"
+    )
     use(monkeypatch, ScriptedProvider([error]))
     with pytest.raises(JobFailure) as failure:
         Steps().submit(queued_job)
@@ -108,29 +114,47 @@ def test_permanent_submit_errors_fail_with_the_mapped_code(queued_job, monkeypat
 
 
 def test_query_reports_running_then_succeeded_and_counts_polls(queued_job, monkeypatch):
-    use(monkeypatch, ScriptedProvider(["task-1"], [
-        QueryResult(state="queued", result_url=None, request_id="r"),
-        QueryResult(state="succeeded", result_url="https://example.com/r.jpg", request_id="r")]))
+    use(
+        monkeypatch,
+        ScriptedProvider(
+            ["task-1"],
+            [
+                QueryResult(state="queued", result_url=None, request_id="r"),
+                QueryResult(state="succeeded", result_url="https://example.com/r.jpg", request_id="r"),
+            ],
+        ),
+    )
     Steps().submit(queued_job)
     running = Steps().query(queued_job)
     assert running["status"] == "running" and running["next_wait_seconds"] >= 2 and running["polls"] == 1
     done = Steps().query(queued_job)
-    assert done == {"status": "succeeded", "polls": 2, "next_wait_seconds": 0,
-                    "result_url": "https://example.com/r.jpg", "error": None, "inline_seconds": done["inline_seconds"]}
+    assert done == {
+        "status": "succeeded",
+        "polls": 2,
+        "next_wait_seconds": 0,
+        "result_url": "https://example.com/r.jpg",
+        "error": None,
+        "inline_seconds": done["inline_seconds"],
+    }
 
 
 def test_query_past_the_deadline_times_out(queued_job, monkeypatch, fake_aws):
     use(monkeypatch, ScriptedProvider(["task-1"], [QueryResult(state="processing", result_url=None, request_id="")]))
     Steps().submit(queued_job)
-    fake_aws.dynamodb.update_item(TableName="faceswap-jobs", Key={"job_id": {"S": queued_job}},
-                                  UpdateExpression="SET deadline_at = :d", ExpressionAttributeValues={":d": {"N": "1"}})
+    fake_aws.dynamodb.update_item(
+        TableName="faceswap-jobs",
+        Key={"job_id": {"S": queued_job}},
+        UpdateExpression="SET deadline_at = :d",
+        ExpressionAttributeValues={":d": {"N": "1"}},
+    )
     poll = Steps().query(queued_job)
     assert poll["status"] == "timed_out" and poll["error"]["code"] == "JOB_TIMED_OUT"
 
 
 def test_provider_task_failure_is_a_poll_failure(queued_job, monkeypatch):
-    face = ProviderPermanentError("ERROR_NO_FACE_IN_FILE", "pic not has face", http_status=422,
-                                  job_error_code="FACE_NOT_FOUND")
+    face = ProviderPermanentError(
+        "ERROR_NO_FACE_IN_FILE", "pic not has face", http_status=422, job_error_code="FACE_NOT_FOUND"
+    )
     use(monkeypatch, ScriptedProvider(["task-1"], [face]))
     Steps().submit(queued_job)
     poll = Steps().query(queued_job)
@@ -147,21 +171,28 @@ def test_record_failure_marks_failed_once_and_emits_one_event(queued_job, fake_a
     assert len(events) == 1 and events[0]["detail"]["status"] == "failed"
 
 
-@pytest.mark.parametrize(("failure", "code"), [
-    ({"code": "JOB_TIMED_OUT", "message": "late"}, "JOB_TIMED_OUT"),
-    ({"Error": "ProviderTransientError", "Cause": "{}"}, "PROVIDER_UNAVAILABLE"),
-    ({"Error": "ResultUnavailableError", "Cause": "not json"}, "RESULT_UNAVAILABLE"),
-    ({"Error": "States.Timeout", "Cause": ""}, "INTERNAL_ERROR"),
-    ({"Error": "JobFailure", "Cause": json.dumps({"errorMessage": "NOT_A_CODE: x"})}, "INTERNAL_ERROR"),
-    ({}, "INTERNAL_ERROR"),
-])
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [
+        ({"code": "JOB_TIMED_OUT", "message": "late"}, "JOB_TIMED_OUT"),
+        ({"Error": "ProviderTransientError", "Cause": "{}"}, "PROVIDER_UNAVAILABLE"),
+        ({"Error": "ResultUnavailableError", "Cause": "not json"}, "RESULT_UNAVAILABLE"),
+        ({"Error": "States.Timeout", "Cause": ""}, "INTERNAL_ERROR"),
+        ({"Error": "JobFailure", "Cause": json.dumps({"errorMessage": "NOT_A_CODE: x"})}, "INTERNAL_ERROR"),
+        ({}, "INTERNAL_ERROR"),
+    ],
+)
 def test_error_from_failure_maps_every_shape(failure, code):
     assert error_from_failure(failure).code == code
 
 
 def test_a_finished_task_teaches_the_policy_the_providers_latency(queued_job, monkeypatch, fake_aws):
-    use(monkeypatch, ScriptedProvider(["task-1"], [
-        QueryResult(state="succeeded", result_url="https://example.com/r.jpg", request_id="r")]))
+    use(
+        monkeypatch,
+        ScriptedProvider(
+            ["task-1"], [QueryResult(state="succeeded", result_url="https://example.com/r.jpg", request_id="r")]
+        ),
+    )
     Steps().submit(queued_job)
     Steps().query(queued_job, last_wait_seconds=4)
     item = fake_aws.dynamodb.get_item(TableName="faceswap-jobs", Key={"job_id": {"S": "__stats__#provider_latency"}})
@@ -172,10 +203,15 @@ def test_short_waits_happen_inside_one_query_invocation(queued_job, monkeypatch)
     monkeypatch.setenv("POLL_INLINE_SECONDS", "20")
     monkeypatch.setenv("POLL_EXPECTED_SECONDS", "5")
     sleeps: list[float] = []
-    monkeypatch.setattr("faceswap.workflow.time.sleep", sleeps.append)
+    monkeypatch.setattr("faceswap.usecases.workflow_steps.time.sleep", sleeps.append)
     running = QueryResult(state="processing", result_url=None, request_id="")
-    provider = use(monkeypatch, ScriptedProvider(["task-1"], [running, running, QueryResult(
-        state="succeeded", result_url="https://example.com/r.jpg", request_id="")]))
+    provider = use(
+        monkeypatch,
+        ScriptedProvider(
+            ["task-1"],
+            [running, running, QueryResult(state="succeeded", result_url="https://example.com/r.jpg", request_id="")],
+        ),
+    )
     Steps().submit(queued_job)
     poll = Steps().query(queued_job, last_wait_seconds=4)
     assert poll["status"] == "succeeded" and poll["polls"] == 3 and provider.query_calls == 3
@@ -184,7 +220,7 @@ def test_short_waits_happen_inside_one_query_invocation(queued_job, monkeypatch)
 
 def test_inline_waiting_stops_at_its_budget_and_when_the_lambda_is_short_of_time(queued_job, monkeypatch):
     monkeypatch.setenv("POLL_INLINE_SECONDS", "20")
-    monkeypatch.setattr("faceswap.workflow.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("faceswap.usecases.workflow_steps.time.sleep", lambda seconds: None)
     running = QueryResult(state="processing", result_url=None, request_id="")
     provider = use(monkeypatch, ScriptedProvider(["task-1"], [running] * 20))
     Steps().submit(queued_job)

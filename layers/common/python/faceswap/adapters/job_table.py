@@ -10,10 +10,10 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from faceswap import aws
-from faceswap.clock import iso, now_epoch
+from faceswap.adapters import aws_clients
 from faceswap.config import settings
-from faceswap.errors import JobError, StorageTransientError
+from faceswap.domain.clock import iso, now_epoch
+from faceswap.domain.errors import JobError, StorageTransientError
 
 AWAITING_UPLOAD = "awaiting_upload"
 QUEUED = "queued"
@@ -26,8 +26,14 @@ ROLES = ("target", "template")
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-_THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-               "InternalServerError", "ServiceUnavailable", "TransactionConflictException"}
+_THROTTLING = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+}
 
 
 @dataclass
@@ -82,8 +88,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def new_job(*, job_id: str, owner: str, origin: str, inputs: dict[str, dict[str, str]], status: str,
-            client_reference: str | None = None, idempotency_fingerprint: str | None = None) -> Job:
+def new_job(
+    *,
+    job_id: str,
+    owner: str,
+    origin: str,
+    inputs: dict[str, dict[str, str]],
+    status: str,
+    client_reference: str | None = None,
+    idempotency_fingerprint: str | None = None,
+) -> Job:
     now = now_epoch()
     return Job(
         job_id=job_id,
@@ -102,7 +116,7 @@ def new_job(*, job_id: str, owner: str, origin: str, inputs: dict[str, dict[str,
 class JobStore:
     def __init__(self, table_name: str | None = None) -> None:
         self.table_name = table_name or settings().jobs_table
-        self._db = aws.client("dynamodb")
+        self._db = aws_clients.client("dynamodb")
 
     # -- reads -------------------------------------------------------------------------------------------------
     def get(self, job_id: str) -> Job | None:
@@ -142,16 +156,23 @@ class JobStore:
             job_id,
             "SET #status = :queued, queued_at = :now, deadline_at = :deadline, updated_at = :now",
             {},
-            {":queued": QUEUED, ":waiting": AWAITING_UPLOAD,
-             ":deadline": math.ceil(now + settings().job_timeout_seconds)},
+            {
+                ":queued": QUEUED,
+                ":waiting": AWAITING_UPLOAD,
+                ":deadline": math.ceil(now + settings().job_timeout_seconds),
+            },
             condition="#status = :waiting",
             now=now,
         )
 
     def set_deadline(self, job_id: str, deadline_at: int) -> Job | None:
-        return self._update(job_id, "SET deadline_at = :deadline, updated_at = :now", {},
-                            {":deadline": deadline_at, ":queued": QUEUED, ":processing": PROCESSING},
-                            condition="#status IN (:queued, :processing)")
+        return self._update(
+            job_id,
+            "SET deadline_at = :deadline, updated_at = :now",
+            {},
+            {":deadline": deadline_at, ":queued": QUEUED, ":processing": PROCESSING},
+            condition="#status IN (:queued, :processing)",
+        )
 
     def begin_submit(self, job_id: str) -> Job | None:
         """Set the in-flight marker; None if another attempt holds it, a task id exists, or the job moved on."""
@@ -178,8 +199,12 @@ class JobStore:
         self._update(job_id, "SET submit_in_flight = :false, updated_at = :now", {}, {":false": False})
 
     def count_polls(self, job_id: str, polls: int) -> Job | None:
-        return self._update(job_id, "SET polls = if_not_exists(polls, :zero) + :polls, updated_at = :now", {},
-                            {":zero": 0, ":polls": polls})
+        return self._update(
+            job_id,
+            "SET polls = if_not_exists(polls, :zero) + :polls, updated_at = :now",
+            {},
+            {":zero": 0, ":polls": polls},
+        )
 
     def mark_succeeded(self, job_id: str, result: dict[str, Any]) -> Job | None:
         return self._update(
@@ -212,8 +237,17 @@ class JobStore:
         )
 
     # -- plumbing ----------------------------------------------------------------------------------------------
-    def _update(self, job_id: str, expression: str, names: dict[str, str], values: dict[str, Any], *,
-                condition: str | None = None, now: float | None = None, touch: bool = True) -> Job | None:
+    def _update(
+        self,
+        job_id: str,
+        expression: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        *,
+        condition: str | None = None,
+        now: float | None = None,
+        touch: bool = True,
+    ) -> Job | None:
         """Apply an update; the new job, or None when the condition did not hold."""
         names = dict(names)
         values = dict(values)
@@ -226,8 +260,11 @@ class JobStore:
             "Key": {"job_id": {"S": job_id}},
             "UpdateExpression": expression,
             "ConditionExpression": full_condition,
-            "ExpressionAttributeValues": {name: _serializer.serialize(value) for name, value in values.items()
-                                          if name in expression or name in full_condition},
+            "ExpressionAttributeValues": {
+                name: _serializer.serialize(value)
+                for name, value in values.items()
+                if name in expression or name in full_condition
+            },
             "ReturnValues": "ALL_NEW",
         }
         if names:

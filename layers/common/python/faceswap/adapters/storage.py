@@ -7,10 +7,10 @@ from typing import IO, Any
 
 from botocore.exceptions import ClientError
 
-from faceswap import aws
-from faceswap.clock import iso, now_epoch
+from faceswap.adapters import aws_clients
 from faceswap.config import MAX_IMAGE_BYTES
-from faceswap.errors import StorageTransientError
+from faceswap.domain.clock import iso, now_epoch
+from faceswap.domain.errors import StorageTransientError
 
 UPLOAD_CONTENT_TYPES = ("image/jpeg", "image/png")
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
@@ -46,7 +46,7 @@ class ObjectInfo:
 class Storage:
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
-        self._s3 = aws.client("s3")
+        self._s3 = aws_clients.client("s3")
 
     def presigned_upload(self, key: str, content_type: str, expires_in: int) -> dict[str, Any]:
         form = self._s3.generate_presigned_post(
@@ -108,11 +108,16 @@ class Storage:
         """Upload from a file object in parts (bounded memory whatever the size)."""
         from boto3.s3.transfer import TransferConfig
 
-        config = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024,
-                                max_concurrency=1, use_threads=False)
+        config = TransferConfig(
+            multipart_threshold=8 * 1024 * 1024,
+            multipart_chunksize=8 * 1024 * 1024,
+            max_concurrency=1,
+            use_threads=False,
+        )
         try:
-            self._s3.upload_fileobj(fileobj, self.bucket, key, Config=config,
-                                    ExtraArgs={"ContentType": content_type, "Metadata": metadata})
+            self._s3.upload_fileobj(
+                fileobj, self.bucket, key, Config=config, ExtraArgs={"ContentType": content_type, "Metadata": metadata}
+            )
         except ClientError as error:
             raise _translate(error) from error
 
@@ -120,8 +125,9 @@ class Storage:
         if not keys:
             return
         try:
-            self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in keys],
-                                                                 "Quiet": True})
+            self._s3.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
+            )
         except ClientError as error:
             raise _translate(error) from error
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from faceswap.images import sniff_image_type  # stdlib-only at import; Pillow loads lazily
+from faceswap.domain.images import sniff_image_type  # stdlib-only at import; Pillow loads lazily
 
 TaskState = Literal["queued", "processing", "succeeded"]
 

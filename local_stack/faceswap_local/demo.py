@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from faceswap.images import sniff_image_type
+from faceswap.domain.images import sniff_image_type
 
 from faceswap_local.stack import REPO, OfflineStack, StackOptions
 
@@ -43,8 +43,9 @@ def expect(response: requests.Response, status: int, what: str) -> dict[str, Any
 
 def upload(form: dict[str, Any], data: bytes, filename: str) -> None:
     # A presigned POST is a multipart form: the policy fields first, the file last.
-    response = requests.post(form["url"], data=form["fields"], files={"file": (filename, data, form["content_type"])},
-                             timeout=30)
+    response = requests.post(
+        form["url"], data=form["fields"], files={"file": (filename, data, form["content_type"])}, timeout=30
+    )
     if response.status_code not in (200, 201, 204):
         raise DemoError(f"upload of {filename}: HTTP {response.status_code} {response.text[:300]}")
 
@@ -53,9 +54,11 @@ def timeline(stack: OfflineStack, job_id: str, job: dict[str, Any]) -> list[tupl
     """(seconds since the job was created, what happened): job timestamps plus every state the execution entered."""
     start = _epoch(job["created_at"])
     rows = [(0.0, "job created (POST /v1/swaps)")]
-    for name, label in (("queued_at", "both uploads arrived, job queued (S3 event)"),
-                        ("submitted_at", "provider accepted the submission"),
-                        ("completed_at", f"job {job['status']}")):
+    for name, label in (
+        ("queued_at", "both uploads arrived, job queued (S3 event)"),
+        ("submitted_at", "provider accepted the submission"),
+        ("completed_at", f"job {job['status']}"),
+    ):
         if job.get(name):
             rows.append((_epoch(job[name]) - start, label))
     for event in stack.cloud.execution_history(job_id):
@@ -100,10 +103,19 @@ def run(out: Path, target: Path, template: Path, *, time_scale: float = 0.1, tim
     with OfflineStack(options) as stack:
         api = requests.Session()
         api.headers["Authorization"] = f"Bearer {stack.auth.mint('demo-user')}"
-        created = expect(api.post(f"{stack.api_url}/v1/swaps", json={
-            "target_content_type": content_type_of(target_bytes),
-            "template_content_type": content_type_of(template_bytes),
-            "client_reference": "make-demo"}, timeout=30), 201, "create job")
+        created = expect(
+            api.post(
+                f"{stack.api_url}/v1/swaps",
+                json={
+                    "target_content_type": content_type_of(target_bytes),
+                    "template_content_type": content_type_of(template_bytes),
+                    "client_reference": "make-demo",
+                },
+                timeout=30,
+            ),
+            201,
+            "create job",
+        )
         job_id = created["job_id"]
         print(f"Job {job_id} created; uploading {target.name} (target) and {template.name} (template) ...", flush=True)
         upload(created["uploads"]["target"], target_bytes, target.name)
@@ -128,8 +140,9 @@ def run(out: Path, target: Path, template: Path, *, time_scale: float = 0.1, tim
             raise DemoError("the result is the unchanged target: the offline engine did not run")
         extension = "png" if job["result"]["content_type"] == "image/png" else "jpg"
         (out / f"result.{extension}").write_bytes(result)
-        (out / "side_by_side.jpg").write_bytes(side_by_side([target_bytes, template_bytes, result],
-                                                            ["target", "template", "result"]))
+        (out / "side_by_side.jpg").write_bytes(
+            side_by_side([target_bytes, template_bytes, result], ["target", "template", "result"])
+        )
     print(f"\nResult: {out / f'result.{extension}'} ({len(result)} bytes, sha256 {job['result']['sha256']})")
     print(f"Side by side: {out / 'side_by_side.jpg'}; events: {out / 'events.jsonl'}")
     print(f"Done in {time.monotonic() - began:.1f} s.")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from faceswap.errors import JobError
-from faceswap.events import publish_terminal
-from faceswap.jobs import DELETED, Job, JobStore
+from faceswap.adapters.event_bus import publish_terminal
+from faceswap.adapters.job_table import DELETED, Job, JobStore
+from faceswap.domain.errors import JobError
 
 
 def fail_job(store: JobStore, job_id: str, error: JobError) -> Job | None:

@@ -76,8 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     common = connection_options()
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[common], help=help_text, epilog=EXIT_CODE_HELP,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+        return sub.add_parser(
+            name,
+            parents=[common],
+            help=help_text,
+            epilog=EXIT_CODE_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
 
     swap = command("swap", "swap faces: create, upload, start, wait, download")
     swap.add_argument("target", type=Path, help="photo whose face is replaced (JPEG or PNG, at most 5 MiB)")

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
-from faceswap.images import sniff_image_type
+from faceswap.domain.images import sniff_image_type
 
 if TYPE_CHECKING:
     import requests

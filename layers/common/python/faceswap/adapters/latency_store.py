@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from faceswap import aws
+from faceswap.adapters import aws_clients
 
 STATS_ITEM_ID = "__stats__#provider_latency"
 ALPHA = 0.05  # weight of each new job: the estimate follows about the last 20-40 jobs
@@ -79,8 +79,9 @@ _cache: dict[str, tuple[float, LatencyEstimate]] = {}  # table -> (read at, esti
 
 
 class LatencyStats:
-    def __init__(self, store_or_table: Any = None, *, cache_seconds: float = 60.0,
-                 min_samples: int = MIN_SAMPLES) -> None:
+    def __init__(
+        self, store_or_table: Any = None, *, cache_seconds: float = 60.0, min_samples: int = MIN_SAMPLES
+    ) -> None:
         if isinstance(store_or_table, str):
             self.table_name = store_or_table
         elif store_or_table is not None and hasattr(store_or_table, "table_name"):
@@ -91,7 +92,7 @@ class LatencyStats:
             self.table_name = settings().jobs_table
         self.cache_seconds = cache_seconds
         self.min_samples = min_samples
-        self._db = aws.client("dynamodb")
+        self._db = aws_clients.client("dynamodb")
 
     # -- reads -------------------------------------------------------------------------------------------------
     def estimate(self) -> LatencyEstimate:
@@ -153,14 +154,16 @@ class LatencyStats:
 
     # -- plumbing ----------------------------------------------------------------------------------------------
     def _read(self) -> tuple[LatencyEstimate, bool]:
-        response = self._db.get_item(TableName=self.table_name, Key={"job_id": {"S": STATS_ITEM_ID}},
-                                     ConsistentRead=True)
+        response = self._db.get_item(
+            TableName=self.table_name, Key={"job_id": {"S": STATS_ITEM_ID}}, ConsistentRead=True
+        )
         item = response.get("Item")
         if not item:
             return LatencyEstimate(), False
         try:
-            return LatencyEstimate(int(item["count"]["N"]), float(item["mean_log"]["N"]),
-                                   float(item["var_log"]["N"])), True
+            return LatencyEstimate(
+                int(item["count"]["N"]), float(item["mean_log"]["N"]), float(item["var_log"]["N"])
+            ), True
         except (KeyError, ValueError):
             return LatencyEstimate(), True  # unreadable: start again (the write below replaces it)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from faceswap import aws
-from faceswap.clock import parse_iso
+from faceswap.adapters import aws_clients
+from faceswap.adapters.job_table import FAILED, SUCCEEDED, Job
 from faceswap.config import settings
-from faceswap.errors import TransientError
-from faceswap.jobs import FAILED, SUCCEEDED, Job
+from faceswap.domain.clock import parse_iso
+from faceswap.domain.errors import TransientError
 
 SUCCEEDED_DETAIL_TYPE = "FaceSwap Succeeded"
 FAILED_DETAIL_TYPE = "FaceSwap Failed"
@@ -55,7 +55,7 @@ def publish_terminal(job: Job) -> None:
 
 def publish(detail_type: str, detail: dict[str, Any], *, resources: list[str]) -> None:
     config = settings()
-    response = aws.client("events").put_events(
+    response = aws_clients.client("events").put_events(
         Entries=[
             {
                 "Source": config.event_source,

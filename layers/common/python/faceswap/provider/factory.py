@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from faceswap import aws
+from faceswap.adapters import aws_clients
 from faceswap.config import settings
-from faceswap.provider import AilabClient
+from faceswap.provider.ailabtools import AilabClient
 
 SECRET_MAX_AGE_SECONDS = 300
 _lock = threading.Lock()
@@ -19,7 +19,7 @@ def _secrets_provider() -> Any:
     client's endpoint (one per Lambda sandbox; one per stack in the local harness)."""
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    client = aws.client("secretsmanager")
+    client = aws_clients.client("secretsmanager")
     with _lock:
         provider = _providers.get(client)
         if provider is None:
@@ -34,5 +34,9 @@ def _api_key() -> str:
 
 def client() -> AilabClient:
     config = settings()
-    return AilabClient(config.provider_base_url, api_key=_api_key,
-                       connect_timeout=config.provider_connect_timeout, read_timeout=config.provider_read_timeout)
+    return AilabClient(
+        config.provider_base_url,
+        api_key=_api_key,
+        connect_timeout=config.provider_connect_timeout,
+        read_timeout=config.provider_read_timeout,
+    )

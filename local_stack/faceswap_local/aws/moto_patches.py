@@ -149,8 +149,11 @@ def install_complete_event_envelopes(patches: PatchSet) -> None:
 
     template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
     if '"account"' not in template:
-        patches.set(EventTemplateParser, "DEFAULT_EVENT_INPUT_TEMPLATE",
-                    template.replace('"version": "0",', '"version": "0", "account": "<account>",'))
+        patches.set(
+            EventTemplateParser,
+            "DEFAULT_EVENT_INPUT_TEMPLATE",
+            template.replace('"version": "0",', '"version": "0", "account": "<account>",'),
+        )
 
 
 def install_eventbridge_targets(patches: PatchSet, invoker: AsyncInvoker) -> None:

@@ -7,10 +7,8 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from faceswap import ids, workflow_start
-from faceswap.config import settings
-from faceswap.errors import ApiError
-from faceswap.jobs import (
+from faceswap.adapters import workflow_starter
+from faceswap.adapters.job_table import (
     AWAITING_UPLOAD,
     DELETED,
     FAILED,
@@ -22,7 +20,10 @@ from faceswap.jobs import (
     JobStore,
     new_job,
 )
-from faceswap.storage import UPLOAD_CONTENT_TYPES, Storage, upload_key
+from faceswap.adapters.storage import UPLOAD_CONTENT_TYPES, Storage, upload_key
+from faceswap.config import settings
+from faceswap.domain import ids
+from faceswap.domain.errors import ApiError
 
 MAX_BODY_BYTES = 16 * 1024
 IDEMPOTENCY_KEY_MAX = 255
@@ -108,8 +109,15 @@ class SwapService:
         fingerprint = request.fingerprint()
         job_id = ids.job_id_for_idempotency_key(owner, idempotency_key) if idempotency_key else ids.new_job_id()
         inputs = {role: {"bucket": self.storage.bucket, "key": upload_key(job_id, role)} for role in ROLES}
-        job = new_job(job_id=job_id, owner=owner, origin="api", inputs=inputs, status=AWAITING_UPLOAD,
-                      client_reference=request.client_reference, idempotency_fingerprint=fingerprint)
+        job = new_job(
+            job_id=job_id,
+            owner=owner,
+            origin="api",
+            inputs=inputs,
+            status=AWAITING_UPLOAD,
+            client_reference=request.client_reference,
+            idempotency_fingerprint=fingerprint,
+        )
         replayed = not self.store.create(job)
         if replayed:
             existing = self.store.get(job_id)
@@ -122,8 +130,9 @@ class SwapService:
         if job.status == AWAITING_UPLOAD:
             content_types = {"target": request.target_content_type, "template": request.template_content_type}
             view["uploads"] = {
-                role: self.storage.presigned_upload(upload_key(job_id, role), content_types[role],
-                                                    self.config.upload_url_expires_seconds)
+                role: self.storage.presigned_upload(
+                    upload_key(job_id, role), content_types[role], self.config.upload_url_expires_seconds
+                )
                 for role in ROLES
             }
         view["links"] = {"self": f"/v1/swaps/{job_id}", "start": f"/v1/swaps/{job_id}/start"}
@@ -139,15 +148,16 @@ class SwapService:
         if job.status == FAILED:
             raise ApiError("JOB_NOT_STARTABLE", "The job has failed; create a new job.")
         if job.status == AWAITING_UPLOAD:
-            missing = [role for role in ROLES if role not in job.uploads and self.storage.head(
-                job.inputs[role]["key"]) is None]
+            missing = [
+                role for role in ROLES if role not in job.uploads and self.storage.head(job.inputs[role]["key"]) is None
+            ]
             if missing:
                 raise ApiError("UPLOADS_INCOMPLETE", f"Upload the {' and '.join(missing)} image first.")
             job = self.store.mark_queued(job_id) or self.store.require(job_id)
         if job.status == QUEUED:
             # Also when another caller queued it: StartExecution by job id is idempotent, and this heals a start
             # that was queued but whose execution could not be started.
-            workflow_start.start_execution(job_id)
+            workflow_starter.start_execution(job_id)
         return self.view(job)
 
     # DELETE /v1/swaps/{job_id}
@@ -187,7 +197,8 @@ class SwapService:
         }
         if job.status == SUCCEEDED and job.result:
             url, expires_at = self.storage.presigned_download(
-                job.result["key"], self.config.download_url_expires_seconds, bucket=job.result["bucket"])
+                job.result["key"], self.config.download_url_expires_seconds, bucket=job.result["bucket"]
+            )
             view["result"] = {
                 "url": url,
                 "expires_at": expires_at,

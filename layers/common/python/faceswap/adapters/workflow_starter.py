@@ -6,15 +6,15 @@ import json
 
 from botocore.exceptions import ClientError
 
-from faceswap import aws
+from faceswap.adapters import aws_clients
 from faceswap.config import settings
-from faceswap.errors import StorageTransientError
+from faceswap.domain.errors import StorageTransientError
 
 
 def start_execution(job_id: str) -> bool:
     """Start the job's execution; False if it already exists (running or finished), which is fine."""
     try:
-        aws.client("stepfunctions").start_execution(
+        aws_clients.client("stepfunctions").start_execution(
             stateMachineArn=settings().state_machine_arn,
             name=job_id,
             input=json.dumps({"job_id": job_id}),

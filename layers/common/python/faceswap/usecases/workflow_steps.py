@@ -12,31 +12,43 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from faceswap import ids, provider_access
-from faceswap.clock import now_epoch, parse_iso
+from faceswap.adapters.job_table import PROCESSING, QUEUED, ROLES, SUCCEEDED, Job, JobStore
+from faceswap.adapters.latency_store import LatencyStats
+from faceswap.adapters.storage import Storage, result_key
 from faceswap.config import MAX_IMAGE_BYTES, settings
-from faceswap.errors import JobError, JobFailure, ResultUnavailableError
-from faceswap.images import InvalidImageError, inspect_image
-from faceswap.jobs import PROCESSING, QUEUED, ROLES, SUCCEEDED, Job, JobStore
-from faceswap.latency_stats import LatencyStats
-from faceswap.outcomes import announce_once, fail_job
-from faceswap.polling import PollPolicy
-from faceswap.provider import (
+from faceswap.domain import ids
+from faceswap.domain.clock import now_epoch, parse_iso
+from faceswap.domain.errors import JobError, JobFailure, ResultUnavailableError
+from faceswap.domain.images import InvalidImageError, inspect_image
+from faceswap.domain.polling import PollPolicy
+from faceswap.provider import factory
+from faceswap.provider.ailabtools import (
     ProviderOutcomeUnknown,
     ProviderPermanentError,
     ProviderTransientError,
     UploadFile,
 )
-from faceswap.storage import Storage, result_key
+from faceswap.usecases.job_endings import announce_once, fail_job
 
 RUNNING, DONE, FAILED_POLL, TIMED_OUT = "running", "succeeded", "failed", "timed_out"
 
 
-def poll_state(status: str, polls: int, *, next_wait_seconds: int = 0, result_url: str | None = None,
-               error: dict[str, str] | None = None) -> dict[str, Any]:
+def poll_state(
+    status: str,
+    polls: int,
+    *,
+    next_wait_seconds: int = 0,
+    result_url: str | None = None,
+    error: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The poll state in the execution: always every key, so the ASL can select them without optional paths."""
-    return {"status": status, "polls": polls, "next_wait_seconds": next_wait_seconds, "result_url": result_url,
-            "error": error}
+    return {
+        "status": status,
+        "polls": polls,
+        "next_wait_seconds": next_wait_seconds,
+        "result_url": result_url,
+        "error": error,
+    }
 
 
 def job_id_of(event: dict[str, Any]) -> str:
@@ -90,13 +102,15 @@ class Steps:
         if job.provider_task_id:
             return self._first_poll(job)  # a repeated step: never submit twice
         if job.submit_in_flight:
-            raise JobFailure("PROVIDER_OUTCOME_UNKNOWN",
-                             "An earlier submission was sent but its outcome is unknown; not resubmitting.")
+            raise JobFailure(
+                "PROVIDER_OUTCOME_UNKNOWN",
+                "An earlier submission was sent but its outcome is unknown; not resubmitting.",
+            )
         files = [self._upload_file(job, role) for role in ROLES]
         if self.store.begin_submit(job_id) is None:
             return self.submit_after_conflict(job_id)
         try:
-            submitted = provider_access.client().submit(files[0], files[1])
+            submitted = factory.client().submit(files[0], files[1])
         except ProviderOutcomeUnknown as error:
             # Leave the marker: the provider may have accepted (and charged); a retry must not send again.
             raise JobFailure("PROVIDER_OUTCOME_UNKNOWN", error.message) from error
@@ -119,8 +133,9 @@ class Steps:
         return poll_state(RUNNING, job.polls, next_wait_seconds=self._policy().first_wait(self._remaining(job)))
 
     # -- Query: one poll, and the next wait --------------------------------------------------------------------
-    def query(self, job_id: str, last_wait_seconds: float | None = None,
-              remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
+    def query(
+        self, job_id: str, last_wait_seconds: float | None = None, remaining_ms: Callable[[], int] | None = None
+    ) -> dict[str, Any]:
         """Poll the provider; while the next wait is short, wait and poll again inside this invocation.
 
         A wait inside the Lambda costs a few GB-milliseconds; a turn of the state machine's loop costs three
@@ -156,7 +171,7 @@ class Steps:
 
     def _poll_once(self, job: Job, polls: int, last_wait_seconds: float | None) -> dict[str, Any]:
         try:
-            result = provider_access.client().query(job.provider_task_id)
+            result = factory.client().query(job.provider_task_id)
         except ProviderPermanentError as error:
             return poll_state(FAILED_POLL, polls, error={"code": error.job_error_code, "message": error.message})
         except ProviderTransientError:
@@ -180,7 +195,7 @@ class Steps:
 
     # -- Archive: keep the result in our bucket, then announce it ----------------------------------------------
     def archive(self, job_id: str, result_url: str) -> dict[str, Any]:
-        from faceswap.safe_fetch import FetchError, fetch_to
+        from faceswap.adapters.safe_fetch import FetchError, fetch_to
 
         job = self.store.require(job_id)
         if job.status == SUCCEEDED:
@@ -192,18 +207,31 @@ class Steps:
         # has been checked (size, type, hash), so a failed download never leaves a partial result behind.
         with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
             try:
-                fetched = fetch_to(result_url, spool, max_bytes=self.config.max_result_bytes,
-                                   allow_insecure_local=self.config.allow_insecure_result_urls)
+                fetched = fetch_to(
+                    result_url,
+                    spool,
+                    max_bytes=self.config.max_result_bytes,
+                    allow_insecure_local=self.config.allow_insecure_result_urls,
+                )
             except FetchError as error:
                 if error.retryable:
                     raise ResultUnavailableError(error.message) from error
                 raise JobFailure(error.code, error.message) from error
             spool.seek(0)
             key = result_key(job_id, fetched.content_type)
-            self.storage.put_file(key, spool, content_type=fetched.content_type, metadata={
-                "sha256": fetched.sha256, "job-id": job_id, "provider-task-id": job.provider_task_id or ""})
-        result = {"bucket": self.storage.bucket, "key": key, "sha256": fetched.sha256, "size": fetched.size,
-                  "content_type": fetched.content_type}
+            self.storage.put_file(
+                key,
+                spool,
+                content_type=fetched.content_type,
+                metadata={"sha256": fetched.sha256, "job-id": job_id, "provider-task-id": job.provider_task_id or ""},
+            )
+        result = {
+            "bucket": self.storage.bucket,
+            "key": key,
+            "sha256": fetched.sha256,
+            "size": fetched.size,
+            "content_type": fetched.content_type,
+        }
         job = self.store.mark_succeeded(job_id, result) or self.store.require(job_id)
         announce_once(self.store, job)
         return {"status": job.status, "result": job.result, "metrics": job_metrics(job)}
@@ -232,9 +260,12 @@ class Steps:
         """The polling policy around the provider's typical completion time, learned from recent jobs once there
         are enough of them, otherwise the configured one."""
         stats = self._latency_stats()
-        return PollPolicy(expected_seconds=stats.expected_seconds(self.config.poll_expected_seconds),
-                          sigma=stats.expected_sigma(0.5), min_seconds=self.config.poll_min_seconds,
-                          max_seconds=self.config.poll_max_seconds)
+        return PollPolicy(
+            expected_seconds=stats.expected_seconds(self.config.poll_expected_seconds),
+            sigma=stats.expected_sigma(0.5),
+            min_seconds=self.config.poll_min_seconds,
+            max_seconds=self.config.poll_max_seconds,
+        )
 
 
 def job_metrics(job: Job) -> dict[str, float]:

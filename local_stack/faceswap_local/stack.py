@@ -20,16 +20,20 @@ from faceswap_local.local_auth import LocalAuth
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
-API_ROUTES = ["POST /v1/swaps", "GET /v1/swaps/{job_id}", "DELETE /v1/swaps/{job_id}",
-              "POST /v1/swaps/{job_id}/start", "ANY /v1/{proxy+}"]
+API_ROUTES = [
+    "POST /v1/swaps",
+    "GET /v1/swaps/{job_id}",
+    "DELETE /v1/swaps/{job_id}",
+    "POST /v1/swaps/{job_id}/start",
+    "ANY /v1/{proxy+}",
+]
 
 
 @dataclass
 class StackOptions:
     time_scale: float = 0.1  # multiplies the workflow's Wait states and retry back-offs
     gateway_port: int | None = None  # None: no HTTP gateway; 0: any free port
-    emulator: EmulatorConfig = field(default_factory=lambda: EmulatorConfig(queued_seconds=0.3,
-                                                                             processing_seconds=1.0))
+    emulator: EmulatorConfig = field(default_factory=lambda: EmulatorConfig(queued_seconds=0.3, processing_seconds=1.0))
     swapper: Swapper | None = None  # default: the offline engine
     job_timeout_seconds: int = 600
     poll_expected_seconds: int = 12
@@ -169,8 +173,11 @@ class OfflineStack:
     def job_record(self, job_id: str) -> dict[str, Any] | None:
         from boto3.dynamodb.types import TypeDeserializer
 
-        item = self.cloud.client("dynamodb").get_item(TableName=self.table, Key={"job_id": {"S": job_id}},
-                                                      ConsistentRead=True).get("Item")
+        item = (
+            self.cloud.client("dynamodb")
+            .get_item(TableName=self.table, Key={"job_id": {"S": job_id}}, ConsistentRead=True)
+            .get("Item")
+        )
         if not item:
             return None
         deserializer = TypeDeserializer()
@@ -178,8 +185,12 @@ class OfflineStack:
 
     def wait_for_terminal_event(self, job_id: str, timeout: float) -> dict[str, Any]:
         return self.events.wait_for(
-            lambda e: e.get("detail", {}).get("job_id") == job_id
-            and e.get("detail-type") in ("FaceSwap Succeeded", "FaceSwap Failed"), timeout)
+            lambda e: (
+                e.get("detail", {}).get("job_id") == job_id
+                and e.get("detail-type") in ("FaceSwap Succeeded", "FaceSwap Failed")
+            ),
+            timeout,
+        )
 
     def _events_route(self, event: dict[str, Any]) -> dict[str, Any]:
         params = event.get("queryStringParameters") or {}

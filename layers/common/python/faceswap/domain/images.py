@@ -195,9 +195,7 @@ def _check_dimensions(width: int, height: int, *, max_side: int, min_side: int, 
             IMAGE_DIMENSIONS_TOO_LARGE, f"the image is {width}x{height}; each side must be at most {max_side}"
         )
     if pixels > max_pixels:
-        raise InvalidImageError(
-            DECOMPRESSION_BOMB, f"the image has {pixels} pixels; the limit is {max_pixels}"
-        )
+        raise InvalidImageError(DECOMPRESSION_BOMB, f"the image has {pixels} pixels; the limit is {max_pixels}")
     if width < min_side or height < min_side:
         raise InvalidImageError(
             IMAGE_DIMENSIONS_TOO_SMALL, f"the image is {width}x{height}; each side must be at least {min_side}"
@@ -379,9 +377,7 @@ def _walk_jpeg(data: memoryview) -> _Header:
         if marker in _JPEG_STANDALONE_MARKERS:
             continue
         if marker < 0xC0 or marker == 0xD8:
-            raise InvalidImageError(
-                UNSUPPORTED_IMAGE_TYPE, f"invalid JPEG marker 0x{marker:02X} (not a real JPEG)"
-            )
+            raise InvalidImageError(UNSUPPORTED_IMAGE_TYPE, f"invalid JPEG marker 0x{marker:02X} (not a real JPEG)")
         if marker == 0xD9:
             raise InvalidImageError(IMAGE_DECODE_FAILED, "the JPEG ends before any image data")
         if pos + 2 > size:

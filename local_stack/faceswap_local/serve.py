@@ -29,11 +29,16 @@ def log_line(function: str, record: Any) -> None:
             return
         job_id = record.get("job_id") or "-"
         message = record.get("message", "")
-        extra = {key: record[key] for key in ("status", "action", "error_code", "polls", "next_wait_seconds")
-                 if record.get(key) is not None}
+        extra = {
+            key: record[key]
+            for key in ("status", "action", "error_code", "polls", "next_wait_seconds")
+            if record.get(key) is not None
+        }
         stamp = str(record.get("timestamp", ""))[11:23]
-        say(f"{stamp} {function:<24} job={job_id} {record.get('level', 'INFO'):<7} {message} "
-            f"{json.dumps(extra) if extra else ''}".rstrip())
+        say(
+            f"{stamp} {function:<24} job={job_id} {record.get('level', 'INFO'):<7} {message} "
+            f"{json.dumps(extra) if extra else ''}".rstrip()
+        )
     elif str(record).strip():
         say(f"{'':12} {function:<24} {str(record).strip()[:300]}")
 
@@ -41,8 +46,10 @@ def log_line(function: str, record: Any) -> None:
 def event_line(event: dict[str, Any]) -> None:
     detail = event.get("detail", {})
     error = detail.get("error") or {}
-    say(f"EVENT {event.get('detail-type')} job={detail.get('job_id')} status={detail.get('status')}"
-        + (f" error={error.get('code')}" if error else ""))
+    say(
+        f"EVENT {event.get('detail-type')} job={detail.get('job_id')} status={detail.get('status')}"
+        + (f" error={error.get('code')}" if error else "")
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from faceswap.errors import ApiError
+from faceswap.domain.errors import ApiError
 
 _ASSUMED_ROLE = re.compile(r"^arn:(aws[\w-]*):sts::(\d{12}):assumed-role/([^/]+)/.+$")
 

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from faceswap import ids, workflow_start
-from faceswap.clock import iso, now_epoch
+from faceswap.adapters import workflow_starter
+from faceswap.adapters.job_table import AWAITING_UPLOAD, DELETED, QUEUED, ROLES, Job, JobStore, new_job
+from faceswap.adapters.storage import Storage
 from faceswap.config import MAX_IMAGE_BYTES, settings
-from faceswap.errors import JobError
-from faceswap.images import InvalidImageError, inspect_image
-from faceswap.jobs import AWAITING_UPLOAD, DELETED, QUEUED, ROLES, Job, JobStore, new_job
-from faceswap.outcomes import fail_job
-from faceswap.storage import Storage
+from faceswap.domain import ids
+from faceswap.domain.clock import iso, now_epoch
+from faceswap.domain.errors import JobError
+from faceswap.domain.images import InvalidImageError, inspect_image
+from faceswap.usecases.job_endings import fail_job
 
 _UPLOAD_KEY = re.compile(r"^uploads/([0-9a-f]{32})/(target|template)$")
 # Only role and extension ignore case: the prefix is case-sensitive like the S3 notification filter and IAM policy.
@@ -86,8 +87,10 @@ class Intake:
             fail_job(self.store, job_id, JobError(error.code, f"The {role} image was rejected: {error.message}"))
             return IntakeOutcome(key, "rejected", job_id, error.code)
         updated = self.store.record_upload(
-            job_id, role, {"size": info.size_bytes, "content_type": info.content_type,
-                           "width": info.width, "height": info.height})
+            job_id,
+            role,
+            {"size": info.size_bytes, "content_type": info.content_type, "width": info.width, "height": info.height},
+        )
         job = updated or self.store.require(job_id)
         if job.status == AWAITING_UPLOAD and all(r in job.uploads for r in ROLES):
             job = self.store.mark_queued(job_id) or self.store.require(job_id)
@@ -98,7 +101,7 @@ class Intake:
     def _ensure_started(self, job: Job, key: str) -> IntakeOutcome:
         if job.status != QUEUED:
             return IntakeOutcome(key, "duplicate", job.job_id)
-        started = workflow_start.start_execution(job.job_id)
+        started = workflow_starter.start_execution(job.job_id)
         return IntakeOutcome(key, "started" if started else "duplicate", job.job_id)
 
     # -- the S3 drop zone --------------------------------------------------------------------------------------
@@ -132,14 +135,21 @@ class Intake:
         reference = reference[:128] if isinstance(reference, str) and reference else None
         inputs, problem = self._request_inputs(detail)
         if problem:
-            job = new_job(job_id=job_id, owner=EVENTBRIDGE_OWNER, origin="eventbridge", inputs=inputs,
-                          status=QUEUED, client_reference=reference)
+            job = new_job(
+                job_id=job_id,
+                owner=EVENTBRIDGE_OWNER,
+                origin="eventbridge",
+                inputs=inputs,
+                status=QUEUED,
+                client_reference=reference,
+            )
             if self.store.create(job):
                 fail_job(self.store, job_id, JobError("INVALID_REQUEST", problem))
                 return IntakeOutcome(job_id, "rejected", job_id, "INVALID_REQUEST")
             return IntakeOutcome(job_id, "duplicate", job_id)
-        return self._create_and_start(job_id, EVENTBRIDGE_OWNER, "eventbridge", inputs, reference, job_id,
-                                      check_images=False)
+        return self._create_and_start(
+            job_id, EVENTBRIDGE_OWNER, "eventbridge", inputs, reference, job_id, check_images=False
+        )
 
     def _request_inputs(self, detail: dict[str, Any]) -> tuple[dict[str, dict[str, str]], str | None]:
         inputs: dict[str, dict[str, str]] = {}
@@ -159,10 +169,20 @@ class Intake:
                 problem = problem or f"detail.{role}.key must be under inbox/ or uploads/."
         return inputs, problem
 
-    def _create_and_start(self, job_id: str, owner: str, origin: str, inputs: dict[str, dict[str, str]],
-                          reference: str | None, key: str, *, check_images: bool) -> IntakeOutcome:
-        job = new_job(job_id=job_id, owner=owner, origin=origin, inputs=inputs, status=QUEUED,
-                      client_reference=reference)
+    def _create_and_start(
+        self,
+        job_id: str,
+        owner: str,
+        origin: str,
+        inputs: dict[str, dict[str, str]],
+        reference: str | None,
+        key: str,
+        *,
+        check_images: bool,
+    ) -> IntakeOutcome:
+        job = new_job(
+            job_id=job_id, owner=owner, origin=origin, inputs=inputs, status=QUEUED, client_reference=reference
+        )
         now = now_epoch()
         job.queued_at = iso(now)
         job.deadline_at = math.ceil(now + self.config.job_timeout_seconds)
@@ -172,7 +192,7 @@ class Intake:
         if rejection:
             fail_job(self.store, job_id, rejection)
             return IntakeOutcome(key, "rejected", job_id, rejection.code)
-        workflow_start.start_execution(job_id)
+        workflow_starter.start_execution(job_id)
         return IntakeOutcome(key, "started", job_id)
 
     def _check_inputs(self, inputs: dict[str, dict[str, str]]) -> JobError | None:

@@ -43,22 +43,47 @@ FAULT_SLEEP_SECONDS = 1.6
 
 # The faults each provider endpoint gets, in equal shares of the fault rate.
 SUBMIT_FAULTS: list[tuple[str, dict[str, Any]]] = [
-    ("http_429", {}), ("http_500", {}), ("http_503", {}), ("html_502", {}), ("timeout", {}), ("reset", {}),
-    ("malformed_json", {}), ("accept_then_timeout", {}), ("task_failed", {"code": "ERROR_NO_FACE_IN_FILE"}),
-    ("task_status_3", {}), ("never_finish", {}),
+    ("http_429", {}),
+    ("http_500", {}),
+    ("http_503", {}),
+    ("html_502", {}),
+    ("timeout", {}),
+    ("reset", {}),
+    ("malformed_json", {}),
+    ("accept_then_timeout", {}),
+    ("task_failed", {"code": "ERROR_NO_FACE_IN_FILE"}),
+    ("task_status_3", {}),
+    ("never_finish", {}),
 ]
 QUERY_FAULTS: list[tuple[str, dict[str, Any]]] = [
-    ("http_429", {}), ("http_502", {}), ("http_503", {}), ("html_502", {}), ("timeout", {}), ("reset", {}),
-    ("malformed_json", {}), ("task_failed", {"code": "ERROR_FACE_COUNT_INVALID"}), ("task_status_3", {}),
+    ("http_429", {}),
+    ("http_502", {}),
+    ("http_503", {}),
+    ("html_502", {}),
+    ("timeout", {}),
+    ("reset", {}),
+    ("malformed_json", {}),
+    ("task_failed", {"code": "ERROR_FACE_COUNT_INVALID"}),
+    ("task_status_3", {}),
 ]
 RESULT_FAULTS: list[tuple[str, dict[str, Any]]] = [
-    ("http_503", {}), ("html_502", {}), ("reset", {}), ("result_expired", {}),
+    ("http_503", {}),
+    ("html_502", {}),
+    ("reset", {}),
+    ("result_expired", {}),
     ("result_slow", {"chunk_bytes": 16384, "delay_seconds": 0.01}),
 ]
 # Our functions the crash hook may hit, and who retries them: Step Functions (Retry on Lambda.Unknown), Lambda's
 # asynchronous retries (S3 notifications), or the API client (same Idempotency-Key).
-CRASHABLE_FUNCTIONS = ("ApiFunction", "UploadTriggerFunction", "ValidateFunction", "SubmitFunction", "QueryFunction",
-                       "ArchiveFunction", "RecordFailureFunction")
+CRASHABLE_FUNCTIONS = (
+    "ApiFunction",
+    "UploadTriggerFunction",
+    "ValidateFunction",
+    "SubmitFunction",
+    "QueryFunction",
+    "ArchiveFunction",
+    "RecordFailureFunction",
+)
 SandboxCrash = type("Lambda.Unknown", (Exception,), {})  # its errorType is what Step Functions retries by name
 
 
@@ -105,7 +130,8 @@ class SoakReport:
             f"swapper: {self.swapper}, wall time {self.wall_seconds:.1f} s",
             "final status:     " + _counts(self.statuses),
             "job error codes:  " + _counts(self.error_codes),
-            "faults injected:  " + _counts(Counter(self.faults_injected))
+            "faults injected:  "
+            + _counts(Counter(self.faults_injected))
             + f" (total {sum(self.faults_injected.values())})",
             "lambda crashes:   " + _counts(self.lambda_crashes) + f" (total {sum(self.lambda_crashes.values())})",
             f"retries observed: {self.workflow_retries} Step Functions retries, {self.api_retries} API client retries",
@@ -113,8 +139,9 @@ class SoakReport:
             + _counts(Counter(self.provider_requests)),
             "checks:",
         ]
-        lines += [f"  [{'ok' if c.ok else 'FAIL'}] {c.name}" + (f": {c.detail}" if c.detail else "")
-                  for c in self.checks]
+        lines += [
+            f"  [{'ok' if c.ok else 'FAIL'}] {c.name}" + (f": {c.detail}" if c.detail else "") for c in self.checks
+        ]
         lines.append("SOAK PASSED" if self.ok else "SOAK FAILED")
         return "\n".join(lines)
 
@@ -140,8 +167,9 @@ class UniquePhotos:
                 image.putpixel((bit * 2, dy), (value, value, value))
                 image.putpixel((bit * 2 + 1, dy), (value, 255 - value, value))
         comment = f"faceswap soak job {index}".encode()
-        template = self._template[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment \
-            + self._template[2:]
+        template = (
+            self._template[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + self._template[2:]
+        )
         return _jpeg(image), template
 
 
@@ -155,8 +183,7 @@ def sample_pair() -> tuple[bytes, bytes]:
     """The sample photos (fetched into .cache/samples once, like `make samples`)."""
     target, template = SAMPLES / "grace_hopper.jpg", SAMPLES / "astronaut.png"
     if not (target.exists() and template.exists()):
-        subprocess.run([sys.executable, str(REPO / "scripts" / "fetch_samples.py"), "--dest", str(SAMPLES)],
-                       check=True)
+        subprocess.run([sys.executable, str(REPO / "scripts" / "fetch_samples.py"), "--dest", str(SAMPLES)], check=True)
     return target.read_bytes(), template.read_bytes()
 
 
@@ -196,8 +223,9 @@ class CrashHook:
             raise SandboxCrash(f"injected sandbox crash of {function} (first attempt)")
 
 
-def set_function_environment(cloud: LocalCloud, variables: dict[str, str],
-                             functions: tuple[str, ...] | None = None) -> dict[str, dict[str, str | None]]:
+def set_function_environment(
+    cloud: LocalCloud, variables: dict[str, str], functions: tuple[str, ...] | None = None
+) -> dict[str, dict[str, str | None]]:
     """Change deployed functions' environment variables (read on every invocation); returns the previous values
     for `restore_function_environment`. The template hard-codes e.g. PROVIDER_READ_TIMEOUT, so a parameter cannot."""
     previous: dict[str, dict[str, str | None]] = {}
@@ -243,8 +271,9 @@ class JobDriver:
             created = self._create(run)
             for role, data in (("target", target), ("template", template)):
                 form = created["uploads"][role]
-                response = self._session().post(form["url"], data=form["fields"],
-                                                 files={"file": (role, data, form["content_type"])}, timeout=60)
+                response = self._session().post(
+                    form["url"], data=form["fields"], files={"file": (role, data, form["content_type"])}, timeout=60
+                )
                 if response.status_code not in (200, 201, 204):
                     raise RuntimeError(f"upload of {role}: HTTP {response.status_code}")
         except (requests.RequestException, RuntimeError, KeyError, ValueError) as error:
@@ -256,8 +285,11 @@ class JobDriver:
 
     def _create(self, run: JobRun) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self.token}", "Idempotency-Key": f"soak-{self.seed}-{run.index}"}
-        body = {"target_content_type": "image/jpeg", "template_content_type": "image/jpeg",
-                "client_reference": f"soak-{run.index}"}
+        body = {
+            "target_content_type": "image/jpeg",
+            "template_content_type": "image/jpeg",
+            "client_reference": f"soak-{run.index}",
+        }
         for _ in range(6):  # a crashed API function answers 500; the same key makes the retry safe
             run.create_attempts += 1
             response = self._session().post(f"{self.stack.api_url}/v1/swaps", json=body, headers=headers, timeout=60)
@@ -286,15 +318,27 @@ def run_soak(
 ) -> SoakReport:
     """Run `jobs` jobs (at most `concurrency` at a time) on a fresh OfflineStack and check the outcome."""
     swapper = swapper or engine_swapper
-    report = SoakReport(jobs=jobs, fault_rate=fault_rate, seed=seed,
-                        swapper="offline engine" if swapper is engine_swapper else
-                        "identity (result = target)" if swapper is identity_swapper else repr(swapper))
+    report = SoakReport(
+        jobs=jobs,
+        fault_rate=fault_rate,
+        seed=seed,
+        swapper="offline engine"
+        if swapper is engine_swapper
+        else "identity (result = target)"
+        if swapper is identity_swapper
+        else repr(swapper),
+    )
     say = progress or (lambda _message: None)
     options = StackOptions(
         time_scale=time_scale,
         gateway_port=0,
-        emulator=EmulatorConfig(queued_seconds=0.05, processing_seconds=0.15, seed=seed, swap_workers=2,
-                                fault_timeout_seconds=FAULT_SLEEP_SECONDS),
+        emulator=EmulatorConfig(
+            queued_seconds=0.05,
+            processing_seconds=0.15,
+            seed=seed,
+            swap_workers=2,
+            fault_timeout_seconds=FAULT_SLEEP_SECONDS,
+        ),
         swapper=swapper,
         job_timeout_seconds=job_timeout_seconds,
         poll_expected_seconds=1,
@@ -345,8 +389,7 @@ def _collect(stack: OfflineStack, hook: CrashHook, runs: list[JobRun], report: S
     report.api_retries = sum(run.create_attempts - 1 for run in runs if run.create_attempts)
 
     harness_errors = [f"job {run.index}: {run.error}" for run in runs if run.error]
-    report.checks.append(Check("every job was created and uploaded", not harness_errors,
-                               "; ".join(harness_errors[:3])))
+    report.checks.append(Check("every job was created and uploaded", not harness_errors, "; ".join(harness_errors[:3])))
     job_ids = {run.job_id: run for run in runs if run.job_id}
 
     records = {job_id: stack.job_record(job_id) or {} for job_id in job_ids}
@@ -355,12 +398,18 @@ def _collect(stack: OfflineStack, hook: CrashHook, runs: list[JobRun], report: S
         if record.get("status") == "failed":
             report.error_codes[(record.get("error") or {}).get("code", "?")] += 1
     stuck = [job_id for job_id, record in records.items() if record.get("status") not in FINAL_STATUSES]
-    report.checks.append(Check("every job ended succeeded or failed (none stuck)", not stuck,
-                               f"{len(stuck)} not final, e.g. {stuck[:3]}" if stuck else f"{len(records)} jobs"))
+    report.checks.append(
+        Check(
+            "every job ended succeeded or failed (none stuck)",
+            not stuck,
+            f"{len(stuck)} not final, e.g. {stuck[:3]}" if stuck else f"{len(records)} jobs",
+        )
+    )
 
     sfn = stack.cloud.client("stepfunctions")
-    running = sfn.list_executions(stateMachineArn=stack.cloud.resources["FaceSwapStateMachine"],
-                                  statusFilter="RUNNING").get("executions", [])
+    running = sfn.list_executions(
+        stateMachineArn=stack.cloud.resources["FaceSwapStateMachine"], statusFilter="RUNNING"
+    ).get("executions", [])
     report.checks.append(Check("no execution is still running", not running, f"{len(running)} running"))
 
     events: dict[str, list[str]] = {job_id: [] for job_id in job_ids}
@@ -369,11 +418,20 @@ def _collect(stack: OfflineStack, hook: CrashHook, runs: list[JobRun], report: S
         job_id = event.get("detail", {}).get("job_id")
         if event.get("detail-type") in TERMINAL and job_id in events:
             events[job_id].append(event["detail-type"])
-    wrong_events = [job_id for job_id, kinds in events.items()
-                    if len(kinds) != 1 or kinds[0] != f"FaceSwap {records[job_id].get('status', '').capitalize()}"]
-    report.checks.append(Check("exactly one terminal event per job, matching its status", not wrong_events,
-                               f"{len(wrong_events)} wrong, e.g. "
-                               + ", ".join(f"{j}: {events[j]}" for j in wrong_events[:3]) if wrong_events else ""))
+    wrong_events = [
+        job_id
+        for job_id, kinds in events.items()
+        if len(kinds) != 1 or kinds[0] != f"FaceSwap {records[job_id].get('status', '').capitalize()}"
+    ]
+    report.checks.append(
+        Check(
+            "exactly one terminal event per job, matching its status",
+            not wrong_events,
+            f"{len(wrong_events)} wrong, e.g. " + ", ".join(f"{j}: {events[j]}" for j in wrong_events[:3])
+            if wrong_events
+            else "",
+        )
+    )
 
     tasks_by_target: dict[str, list[dict[str, Any]]] = {}
     for task in stats["tasks"]:
@@ -381,15 +439,26 @@ def _collect(stack: OfflineStack, hook: CrashHook, runs: list[JobRun], report: S
     known_targets = {run.target_sha256 for run in job_ids.values()}
     twice = [run.job_id for run in job_ids.values() if len(tasks_by_target.get(run.target_sha256, [])) > 1]
     strangers = [sha for sha in tasks_by_target if sha not in known_targets]
-    report.checks.append(Check("the provider accepted at most one submission per job", not twice and not strangers,
-                               f"{len(twice)} jobs submitted twice, {len(strangers)} tasks of no job"
-                               if twice or strangers else f"{len(stats['tasks'])} tasks for {len(job_ids)} jobs"))
+    report.checks.append(
+        Check(
+            "the provider accepted at most one submission per job",
+            not twice and not strangers,
+            f"{len(twice)} jobs submitted twice, {len(strangers)} tasks of no job"
+            if twice or strangers
+            else f"{len(stats['tasks'])} tasks for {len(job_ids)} jobs",
+        )
+    )
 
     _check_results(stack, job_ids, records, tasks_by_target, report)
 
 
-def _check_results(stack: OfflineStack, job_ids: dict[str, JobRun], records: dict[str, dict[str, Any]],
-                   tasks_by_target: dict[str, list[dict[str, Any]]], report: SoakReport) -> None:
+def _check_results(
+    stack: OfflineStack,
+    job_ids: dict[str, JobRun],
+    records: dict[str, dict[str, Any]],
+    tasks_by_target: dict[str, list[dict[str, Any]]],
+    report: SoakReport,
+) -> None:
     s3 = stack.cloud.client("s3")
     keys_by_job: dict[str, list[str]] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix="results/"):
@@ -410,15 +479,21 @@ def _check_results(stack: OfflineStack, job_ids: dict[str, JobRun], records: dic
         body = s3.get_object(Bucket=stack.bucket, Key=keys[0])["Body"].read()
         digest = hashlib.sha256(body).hexdigest()
         if not digest == tasks[0]["result_sha256"] == (record.get("result") or {}).get("sha256"):
-            problems.append(f"{job_id}: archived sha256 {digest[:12]} != provider output "
-                            f"{str(tasks[0]['result_sha256'])[:12]}")
+            problems.append(
+                f"{job_id}: archived sha256 {digest[:12]} != provider output {str(tasks[0]['result_sha256'])[:12]}"
+            )
     strays = sorted(set(keys_by_job) - set(records))
     if strays:
         problems.append(f"results of unknown jobs: {strays[:3]}")
     succeeded = sum(1 for record in records.values() if record.get("status") == "succeeded")
-    report.checks.append(Check("every succeeded job has exactly one archived result matching the provider's output "
-                               "(and no failed job has one)", not problems,
-                               "; ".join(problems[:3]) if problems else f"{succeeded} results verified"))
+    report.checks.append(
+        Check(
+            "every succeeded job has exactly one archived result matching the provider's output "
+            "(and no failed job has one)",
+            not problems,
+            "; ".join(problems[:3]) if problems else f"{succeeded} results verified",
+        )
+    )
 
 
 # -- command line -------------------------------------------------------------------------------------------------
@@ -430,18 +505,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--concurrency", type=int, default=12)
     parser.add_argument("--job-timeout", type=int, default=15, help="job deadline in seconds")
-    parser.add_argument("--identity-swapper", action="store_true",
-                        help="the emulator returns the target instead of running the offline engine")
+    parser.add_argument(
+        "--identity-swapper",
+        action="store_true",
+        help="the emulator returns the target instead of running the offline engine",
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1 or not 0 <= args.fault_rate <= 1 or not 0 <= args.crash_rate < 1:
         parser.error("--jobs must be >= 1, --fault-rate in [0, 1], --crash-rate in [0, 1)")
     # Jobs that fail by design make moto's interpreter log an ERROR with the whole state; the report says enough.
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     print(f"soak: {args.jobs} jobs, {args.concurrency} at a time ...", flush=True)
-    report = run_soak(args.jobs, args.fault_rate, args.seed, crash_rate=args.crash_rate,
-                      concurrency=args.concurrency, job_timeout_seconds=args.job_timeout,
-                      swapper=identity_swapper if args.identity_swapper else engine_swapper,
-                      progress=lambda message: print(message, flush=True))
+    report = run_soak(
+        args.jobs,
+        args.fault_rate,
+        args.seed,
+        crash_rate=args.crash_rate,
+        concurrency=args.concurrency,
+        job_timeout_seconds=args.job_timeout,
+        swapper=identity_swapper if args.identity_swapper else engine_swapper,
+        progress=lambda message: print(message, flush=True),
+    )
     print(report.render(), flush=True)
     return 0 if report.ok else 1
 

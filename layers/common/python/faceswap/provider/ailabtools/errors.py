@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from faceswap.errors import TransientError
+from faceswap.domain.errors import TransientError
 
 Kind = Literal["transient", "permanent"]
 
