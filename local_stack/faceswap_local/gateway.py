@@ -1,20 +1,27 @@
 """The local HTTP API: what API Gateway (HTTP API, payload format 2.0) does in front of the API function.
 
-Every request under /v1/ is authenticated (JWT bearer token or SigV4, see ``local_auth``), turned into a payload 2.0
-event and handed to ``invoke``; the function's response object becomes the HTTP response. ``extra_routes`` are
-local-only routes (e.g. ``GET /local/events``) served by the gateway itself with the same event/response shapes.
+Routes come from the template (the function's HttpApi events). A request matching one is authenticated (JWT bearer
+token or SigV4, see ``local_auth``), turned into a payload 2.0 event and handed to ``invoke``; the function's response
+object becomes the HTTP response. CORS follows the API's ``x-amazon-apigateway-cors``: API Gateway answers a preflight
+itself only when no route matches its OPTIONS request, and adds the CORS headers to responses for allowed origins.
+``local_routes`` (e.g. ``GET /local/events``) are served by the stack itself, authenticated like the API. The
+playground folder, when given, is served at ``/`` with its configuration at ``/local/playground-config.json``
+(loopback callers only).
 """
 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
+import mimetypes
 import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -70,9 +77,13 @@ class LocalGateway:
         host: str = "127.0.0.1",
         port: int = 3000,
         auth: LocalAuth,
-        extra_routes: Mapping[str, Handler] | None = None,
+        local_routes: Mapping[str, Handler] | None = None,
         routes: list[str] | None = None,
         api_id: str = "localapi",
+        cors: Mapping[str, Any] | None = None,
+        unauthorized_hint: str = "",
+        playground_dir: Path | None = None,
+        playground_token: Callable[[], str] | None = None,
     ) -> None:
         self.invoke = invoke
         self.host = host
@@ -81,7 +92,11 @@ class LocalGateway:
         self.api_id = api_id
         # API routes (e.g. LocalCloud.deployment.http_routes["ApiFunction"]); none means everything is "$default".
         self.routes = sorted((Route(r) for r in routes or []), key=lambda route: route.specificity)
-        self.extra_routes = [(Route(k), handler) for k, handler in (extra_routes or {}).items()]
+        self.local_routes = [(Route(k), handler) for k, handler in (local_routes or {}).items()]
+        self.cors = dict(cors or {})
+        self.unauthorized_hint = unauthorized_hint
+        self.playground_dir = playground_dir
+        self.playground_token = playground_token
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -91,7 +106,11 @@ class LocalGateway:
         class _RequestHandler(_GatewayRequestHandler):
             owner = gateway
 
-        self._server = ThreadingHTTPServer((self.host, self.port), _RequestHandler)
+        from faceswap_local.aws.endpoint import bind
+
+        self._server = bind(
+            self.host, self.port, "local HTTP API", lambda: ThreadingHTTPServer((self.host, self.port), _RequestHandler)
+        )
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
@@ -122,29 +141,98 @@ class LocalGateway:
 
     # request handling (called from the server threads) --------------------------------------------------------
     def handle(self, request: RawRequest) -> dict[str, Any]:
-        extra, extra_parameters = _find_route([r for r, _ in self.extra_routes], request.method, request.path)
-        if extra is None and not request.path.startswith(API_PREFIX):
-            return _message(404, "Not Found")
+        response = self._route(request)
+        origin = request.headers_dict().get("origin")
+        if origin and self._origin_allowed(origin) and not response.get("_preflight"):
+            headers = {k: v for k, v in (response.get("headers") or {}).items() if not k.lower().startswith("access-")}
+            headers.update(self._cors_headers(origin, preflight=False))
+            response = {**response, "headers": headers}
+        response.pop("_preflight", None)
+        return response
+
+    def _route(self, request: RawRequest) -> dict[str, Any]:
         if len(request.body) > MAX_BODY_BYTES:
             return _message(413, "Request Entity Too Large")
-        authorizer: dict[str, Any] | None
+        local, local_parameters = _find_route([r for r, _ in self.local_routes], request.method, request.path)
+        if local is None and request.path == "/local/playground-config.json" and request.method in ("GET", "HEAD"):
+            return self._playground_config(request)
+        route, parameters = _find_route(self.routes, request.method, request.path) if local is None else (None, {})
+        if local is None and route is None:
+            if request.method == "OPTIONS" and self.cors and request.path.startswith(API_PREFIX):
+                return self._preflight(request)
+            if request.method in ("GET", "HEAD") and not request.path.startswith((API_PREFIX, "/local/")):
+                return self._static(request.path)
+            if self.routes or not request.path.startswith(API_PREFIX):
+                return _message(404, "Not Found")
         try:
             authorizer = self.auth.authorize(request.method, request.url, request.headers_dict(), request.body)
         except AuthError:
-            authorizer = None
-        if extra is not None:
-            handler = dict((r.key, h) for r, h in self.extra_routes)[extra.key]
-            return handler(self.build_event(request, extra.key, extra_parameters, authorizer))
-        if authorizer is None:
-            return _message(401, "Unauthorized")
-        route, parameters = _find_route(self.routes, request.method, request.path)
-        if self.routes and route is None:
-            return _message(404, "Not Found")
+            message = "Unauthorized" + (f": {self.unauthorized_hint}" if self.unauthorized_hint else "")
+            return _message(401, message)
+        if local is not None:
+            handler = dict((r.key, h) for r, h in self.local_routes)[local.key]
+            return handler(self.build_event(request, local.key, local_parameters, authorizer))
         event = self.build_event(request, route.key if route else "$default", parameters, authorizer)
         try:
             return self.invoke(event)
         except Exception:
             return _message(500, "Internal Server Error")
+
+    # CORS -------------------------------------------------------------------------------------------------------
+    def _origin_allowed(self, origin: str) -> bool:
+        allowed = [str(o) for o in self.cors.get("allowOrigins", [])]
+        return bool(self.cors) and ("*" in allowed or origin in allowed)
+
+    def _cors_headers(self, origin: str, *, preflight: bool) -> dict[str, str]:
+        allowed = [str(o) for o in self.cors.get("allowOrigins", [])]
+        headers = {"access-control-allow-origin": "*" if "*" in allowed else origin}
+        if not allowed or "*" not in allowed:
+            headers["vary"] = "origin"
+        if self.cors.get("allowCredentials"):
+            headers["access-control-allow-credentials"] = "true"
+        if preflight:
+            headers["access-control-allow-methods"] = ",".join(self.cors.get("allowMethods", ["*"]))
+            headers["access-control-allow-headers"] = ",".join(self.cors.get("allowHeaders", []))
+            if "maxAge" in self.cors:
+                headers["access-control-max-age"] = str(self.cors["maxAge"])
+        elif self.cors.get("exposeHeaders"):
+            headers["access-control-expose-headers"] = ",".join(self.cors["exposeHeaders"])
+        return headers
+
+    def _preflight(self, request: RawRequest) -> dict[str, Any]:
+        """API Gateway's own answer to a preflight no route claims: 204, CORS headers only for allowed origins."""
+        headers_in = request.headers_dict()
+        origin = headers_in.get("origin", "")
+        headers: dict[str, str] = {}
+        if origin and headers_in.get("access-control-request-method") and self._origin_allowed(origin):
+            headers = self._cors_headers(origin, preflight=True)
+        return {"statusCode": 204, "headers": headers, "_preflight": True}
+
+    # playground -------------------------------------------------------------------------------------------------
+    def _static(self, path: str) -> dict[str, Any]:
+        if self.playground_dir is None or not self.playground_dir.is_dir():
+            return _message(404, "Not Found")
+        root = self.playground_dir.resolve()
+        target = (root / (path.lstrip("/") or "index.html")).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            return _message(404, "Not Found")
+        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if target.suffix == ".js":
+            content_type = "text/javascript"
+        return {
+            "statusCode": 200,
+            "headers": {"content-type": content_type, "cache-control": "no-store"},
+            "body": base64.b64encode(target.read_bytes()).decode(),
+            "isBase64Encoded": True,
+        }
+
+    def _playground_config(self, request: RawRequest) -> dict[str, Any]:
+        if self.playground_token is None:
+            return _message(404, "Not Found")
+        if not ipaddress.ip_address(request.source_ip).is_loopback:
+            return _message(403, "Forbidden")
+        body = {"apiUrl": self.base_url, "token": self.playground_token()}
+        return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
 
     def build_event(
         self, request: RawRequest, route_key: str, path_parameters: dict[str, str], authorizer: dict[str, Any] | None

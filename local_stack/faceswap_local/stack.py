@@ -20,19 +20,20 @@ from faceswap_local.local_auth import LocalAuth
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
-API_ROUTES = [
-    "POST /v1/swaps",
-    "GET /v1/swaps/{job_id}",
-    "DELETE /v1/swaps/{job_id}",
-    "POST /v1/swaps/{job_id}/start",
-    "ANY /v1/{proxy+}",
-]
+API_FUNCTION = "ApiFunction"
 
 
 @dataclass
 class StackOptions:
     time_scale: float = 0.1  # multiplies the workflow's Wait states and retry back-offs
     gateway_port: int | None = None  # None: no HTTP gateway; 0: any free port
+    aws_port: int = 0  # the local AWS endpoint (S3, EventBridge, ...); 0: any free port
+    provider_url: str | None = None  # an external AILabTools-compatible service instead of the built-in emulator
+    provider_key: str | None = None  # its API key (put into the provider secret)
+    max_sandboxes: int = 4  # worker processes per function at most
+    cors_origins: list[str] = field(default_factory=list)  # CorsAllowedOrigins
+    playground_dir: Path | None = REPO / "playground"  # served at / when it exists
+    unauthorized_hint: str = ""  # appended to 401 messages: where the current token is
     emulator: EmulatorConfig = field(default_factory=lambda: EmulatorConfig(queued_seconds=0.3, processing_seconds=1.0))
     swapper: Swapper | None = None  # default: the offline engine
     job_timeout_seconds: int = 600
@@ -102,21 +103,28 @@ class EventLog:
 
 
 class OfflineStack:
-    def __init__(self, options: StackOptions | None = None) -> None:
+    def __init__(self, options: StackOptions | None = None, *, auth: LocalAuth | None = None) -> None:
         self.options = options or StackOptions()
         self.emulator: EmulatorServer | None = None
         self.cloud: LocalCloud | None = None
         self.gateway: LocalGateway | None = None
-        self.auth = LocalAuth()
+        self.auth = auth or LocalAuth()
+        self._token: str | None = None
         self.events: EventLog | None = None
         self.api_url = ""
 
     def start(self) -> OfflineStack:
         options = self.options
         config = options.emulator
-        self.emulator = EmulatorServer(config, options.swapper or engine_swapper)
-        provider_url = self.emulator.start()
-        api_key = config.api_keys[0] if config.api_keys else DEFAULT_API_KEY
+        if options.provider_url:
+            provider_url, api_key = options.provider_url, options.provider_key or ""
+        else:
+            self.emulator = EmulatorServer(config, options.swapper or engine_swapper)
+            provider_url = self.emulator.start()
+            api_key = options.provider_key or (config.api_keys[0] if config.api_keys else DEFAULT_API_KEY)
+        parameters = dict(options.parameter_overrides)
+        if options.cors_origins:
+            parameters.setdefault("CorsAllowedOrigins", ",".join(options.cors_origins))
         self.cloud = LocalCloud(
             TEMPLATE,
             parameter_overrides={
@@ -125,7 +133,7 @@ class OfflineStack:
                 "PollExpectedSeconds": str(options.poll_expected_seconds),
                 # Waits inside the Query function are real seconds (moto scales only the Wait state): scale the budget.
                 "PollInlineSeconds": str(round(40 * options.time_scale)),
-                **options.parameter_overrides,
+                **parameters,
             },
             env_overrides={
                 # The emulator serves results over http on 127.0.0.1, which production refuses.
@@ -135,6 +143,9 @@ class OfflineStack:
             secret_values={"ProviderApiKeySecret": api_key},
             time_scale=options.time_scale,
             log_sink=options.log_sink,
+            port=options.aws_port,
+            max_sandboxes=options.max_sandboxes,
+            wrap_endpoint=self._wrap_endpoint,
         )
         self.cloud.start()
         self.events = EventLog(self.cloud.event_tap("EventBus"), options.events_file, options.on_event)
@@ -144,11 +155,20 @@ class OfflineStack:
                 lambda event: self.cloud.invoke("ApiFunction", event),
                 port=options.gateway_port,
                 auth=self.auth,
-                routes=API_ROUTES,
-                extra_routes={"GET /local/events": self._events_route},
+                routes=self.cloud.deployment.http_routes[API_FUNCTION],
+                cors=self.cloud.deployment.cors,
+                local_routes={"GET /local/events": self._events_route},
+                playground_dir=options.playground_dir,
+                playground_token=lambda: self.token,
+                unauthorized_hint=options.unauthorized_hint,
             )
             self.api_url = self.gateway.start()
         return self
+
+    def _wrap_endpoint(self, app: Any) -> Any:
+        from faceswap_local.aws.s3_post_policy import PostPolicyMiddleware
+
+        return PostPolicyMiddleware(app)
 
     def stop(self) -> None:
         for part in (self.gateway, self.events, self.cloud, self.emulator):
@@ -162,6 +182,17 @@ class OfflineStack:
         self.stop()
 
     # -- helpers for the demo, serve and tests -----------------------------------------------------------------
+    @property
+    def token(self) -> str:
+        """The local user's bearer token (set by `serve` to the stored one)."""
+        if self._token is None:
+            self._token = self.auth.mint("local-user", ttl=7 * 24 * 3600)
+        return self._token
+
+    @token.setter
+    def token(self, value: str) -> None:
+        self._token = value
+
     @property
     def bucket(self) -> str:
         return str(self.cloud.resources["SwapBucket"])

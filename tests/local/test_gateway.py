@@ -6,6 +6,7 @@ import base64
 import http.client
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,7 +47,7 @@ def gateway(function: FakeFunction, auth: LocalAuth) -> Iterator[LocalGateway]:
         port=0,
         auth=auth,
         routes=["GET /v1/jobs/{job_id}", "POST /v1/jobs", "ANY /v1/files/{path+}"],
-        extra_routes={"GET /local/events": lambda event: {"statusCode": 200, "body": json.dumps({"events": []})}},
+        local_routes={"GET /local/events": lambda event: {"statusCode": 200, "body": json.dumps({"events": []})}},
     )
     local.start()
     yield local
@@ -189,10 +190,89 @@ def test_body_over_10_mb_is_refused_with_413(gateway: LocalGateway, function: Fa
     assert function.events == []
 
 
-def test_extra_routes_are_served_by_the_gateway(gateway: LocalGateway, function: FakeFunction) -> None:
-    response = requests.get(f"{gateway.base_url}/local/events", timeout=5)
+def test_local_routes_are_authenticated_like_the_api(
+    gateway: LocalGateway, function: FakeFunction, auth: LocalAuth
+) -> None:
+    refused = requests.get(f"{gateway.base_url}/local/events", timeout=5)
+    assert refused.status_code == 401
+    response = requests.get(f"{gateway.base_url}/local/events", headers=_bearer(auth), timeout=5)
     assert response.status_code == 200 and response.json() == {"events": []}
     assert function.events == []
+
+
+def test_unauthorized_message_says_where_the_current_token_is(function: FakeFunction, auth: LocalAuth) -> None:
+    hint = "the current token is in out/local/token.txt"
+    with LocalGateway(function, port=0, auth=auth, routes=["GET /v1/x"], unauthorized_hint=hint) as local:
+        stale = LocalAuth().mint("alice")  # signed by another run's key
+        response = requests.get(f"{local.base_url}/v1/x", headers={"Authorization": f"Bearer {stale}"}, timeout=5)
+    assert response.status_code == 401
+    assert response.json() == {"message": f"Unauthorized: {hint}"}
+
+
+CORS = {"allowOrigins": ["http://localhost:8000"], "allowMethods": ["GET", "POST"], "allowHeaders": ["authorization"],
+        "maxAge": 600}  # fmt: skip
+
+
+def _preflight(base_url: str, path: str, origin: str = "http://localhost:8000") -> requests.Response:
+    headers = {
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization",
+    }
+    return requests.options(f"{base_url}{path}", headers=headers, timeout=5)
+
+
+def test_preflight_is_answered_by_the_gateway_when_no_route_matches_options(
+    function: FakeFunction, auth: LocalAuth
+) -> None:
+    with LocalGateway(function, port=0, auth=auth, routes=["POST /v1/jobs"], cors=CORS) as local:
+        allowed = _preflight(local.base_url, "/v1/jobs")
+        other = _preflight(local.base_url, "/v1/jobs", origin="https://evil.example")
+        call = requests.post(
+            f"{local.base_url}/v1/jobs", headers={**_bearer(auth), "Origin": "http://localhost:8000"}, timeout=5
+        )
+    assert allowed.status_code == 204
+    assert allowed.headers["access-control-allow-origin"] == "http://localhost:8000"
+    assert allowed.headers["access-control-allow-methods"] == "GET,POST"
+    assert allowed.headers["access-control-max-age"] == "600"
+    assert other.status_code == 204 and "access-control-allow-origin" not in other.headers
+    assert call.headers["access-control-allow-origin"] == "http://localhost:8000"
+    assert [e["routeKey"] for e in function.events] == ["POST /v1/jobs"]  # preflights never reach the function
+
+
+def test_a_catch_all_any_route_swallows_preflights_as_on_api_gateway(function: FakeFunction, auth: LocalAuth) -> None:
+    # API Gateway sends OPTIONS to a matching ANY route (and its authorizer) instead of answering it itself.
+    with LocalGateway(function, port=0, auth=auth, routes=["POST /v1/jobs", "ANY /v1/{proxy+}"], cors=CORS) as local:
+        response = _preflight(local.base_url, "/v1/jobs")
+    assert response.status_code == 401
+    assert function.events == []
+
+
+def test_without_cors_a_preflight_gets_no_cors_headers(function: FakeFunction, auth: LocalAuth) -> None:
+    with LocalGateway(function, port=0, auth=auth, routes=["POST /v1/jobs"]) as local:
+        response = _preflight(local.base_url, "/v1/jobs")
+    assert response.status_code == 404 and "access-control-allow-origin" not in response.headers
+
+
+def test_serves_the_playground_and_its_config_to_loopback_callers(
+    function: FakeFunction, auth: LocalAuth, tmp_path: Path
+) -> None:
+    (tmp_path / "index.html").write_text("<h1>play</h1>")
+    (tmp_path / "js").mkdir()
+    (tmp_path / "js" / "app.js").write_text("export {};")
+    with LocalGateway(
+        function, port=0, auth=auth, routes=["GET /v1/x"], playground_dir=tmp_path, playground_token=lambda: "tok"
+    ) as local:
+        index = requests.get(f"{local.base_url}/", timeout=5)
+        script = requests.get(f"{local.base_url}/js/app.js", timeout=5)
+        missing = requests.get(f"{local.base_url}/nothing.html", timeout=5)
+        escape = requests.get(f"{local.base_url}/%2e%2e/secret", timeout=5)
+        config = requests.get(f"{local.base_url}/local/playground-config.json", timeout=5)
+    assert index.status_code == 200 and index.text == "<h1>play</h1>"
+    assert index.headers["content-type"].startswith("text/html")
+    assert script.status_code == 200 and script.headers["content-type"] == "text/javascript"
+    assert missing.status_code == 404 and escape.status_code == 404
+    assert config.json() == {"apiUrl": local.base_url, "token": "tok"}
 
 
 def test_without_routes_every_api_request_is_the_default_route(function: FakeFunction, auth: LocalAuth) -> None:

@@ -1,8 +1,9 @@
-"""The local AWS cloud: the real SAM template, state machine and Lambda handlers on an in-process moto server."""
+"""The local AWS cloud: the real SAM template and state machine on a moto server, the handlers in worker processes."""
 
 from .cloud import FunctionInvocationError, LocalCloud
+from .endpoint import PortInUseError
 from .event_tap import EventTap
-from .lambda_runtime import InvocationRecord, LambdaContext
 from .template import TemplateError
+from .workers import InvocationRecord
 
-__all__ = ["EventTap", "FunctionInvocationError", "InvocationRecord", "LambdaContext", "LocalCloud", "TemplateError"]
+__all__ = ["EventTap", "FunctionInvocationError", "InvocationRecord", "LocalCloud", "PortInUseError", "TemplateError"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import sys
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -17,13 +17,13 @@ from botocore.config import Config
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.config import default_user_config
 from moto.moto_api._internal.models import moto_api_backend
-from moto.server import ThreadedMotoServer
 
-from . import env_overlay, moto_patches
+from . import moto_patches
 from .deploy import Deployment, TemplateDeployer
+from .endpoint import LocalEndpoint
 from .event_tap import EventTap
-from .lambda_runtime import InProcessLambdaRuntime, InvocationRecord, InvokeHook, LogSink
-from .log_capture import StreamRouter
+from .sqs_poller import SqsPollers
+from .workers import DEFAULT_MAX_SANDBOXES, InvocationRecord, InvokeHook, LambdaRuntime, LogSink
 
 REGION = "us-east-1"
 _FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
@@ -64,6 +64,10 @@ class LocalCloud:
         time_scale: float = 0.0,
         log_sink: LogSink | None = None,
         stack_name: str = "faceswap-local",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_sandboxes: int = DEFAULT_MAX_SANDBOXES,
+        wrap_endpoint: Callable[[Any], Any] | None = None,
     ) -> None:
         if time_scale < 0:
             raise ValueError("time_scale must be >= 0")
@@ -74,6 +78,10 @@ class LocalCloud:
         self.time_scale = time_scale
         self.log_sink = log_sink
         self.stack_name = stack_name
+        self.host = host
+        self.port = port
+        self.max_sandboxes = max_sandboxes
+        self.wrap_endpoint = wrap_endpoint
         self.region = REGION
         self.account_id = DEFAULT_ACCOUNT_ID
         self.endpoint_url = ""
@@ -82,10 +90,9 @@ class LocalCloud:
         self.clock = moto_patches.Clock(time_scale, self._shutdown)
         self._hooks: list[InvokeHook] = []
         self._clients: dict[str, Any] = {}
-        self._server: ThreadedMotoServer | None = None
-        self._runtime: InProcessLambdaRuntime | None = None
-        self._router: StreamRouter | None = None
-        self._overlay: env_overlay.OverlayEnviron | None = None
+        self._server: LocalEndpoint | None = None
+        self._runtime: LambdaRuntime | None = None
+        self._pollers: SqsPollers | None = None
         self._patches = moto_patches.PatchSet()
         self._async_invoker = moto_patches.AsyncInvoker(self.clock)
         self._undo: list[Callable[[], None]] = []
@@ -111,38 +118,35 @@ class LocalCloud:
         sfn_config["execute_state_machine"] = True  # read on every Step Functions call; set before anything exists
         self._undo.append(lambda: sfn_config.__setitem__("execute_state_machine", previous_flag))
 
-        # G1: the overlay must replace os.environ before any boto3 session captures it.
-        self._overlay = env_overlay.install()
-        previous_session = boto3.DEFAULT_SESSION
-        boto3.DEFAULT_SESSION = None
-        self._undo.append(lambda: setattr(boto3, "DEFAULT_SESSION", previous_session))
-
         werkzeug_logger = logging.getLogger("werkzeug")  # one access-log line per AWS call drowns the handler logs
         previous_level = werkzeug_logger.level
         werkzeug_logger.setLevel(logging.ERROR)
         self._undo.append(lambda: werkzeug_logger.setLevel(previous_level))
 
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = LocalEndpoint(self.host, self.port, self.wrap_endpoint)
         self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{port}"
+        self.endpoint_url = self._server.url
         # The interpreter's own clients go to http://localhost:$MOTO_PORT (default 5000, maybe somebody else's).
-        self._set_base_variable("MOTO_PORT", str(port))
+        self._set_base_variable("MOTO_PORT", str(self._server.port))
 
-        self._router = StreamRouter()
-        self._router.ensure_installed()
         runtime_environment = {
             **_FAKE_CREDENTIALS,
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
+            # No developer profile or config file may redirect a function away from the local cloud.
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_SAM_LOCAL": "true",  # what `sam local` sets; Powertools then disables X-Ray tracing
             "TZ": ":UTC",
+            "LANG": "en_US.UTF-8",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         }
-        self._runtime = InProcessLambdaRuntime(self._overlay, self._router, runtime_environment, self.log_sink)
+        self._runtime = LambdaRuntime(runtime_environment, self.log_sink, self.max_sandboxes)
         for hook in self._hooks:
             self._runtime.add_invoke_hook(hook)
         self._runtime.install()
+        self._undo.append(self._runtime.uninstall)
         self.clock.install(self._patches)
         moto_patches.install_unnamed_executions(self._patches)
         moto_patches.install_eventbridge_targets(self._patches, self._async_invoker)
@@ -158,17 +162,16 @@ class LocalCloud:
             parameter_overrides=self.parameter_overrides,
             env_overrides=self.env_overrides,
             secret_values=self.secret_values,
+            endpoint_url=self.endpoint_url,
         ).deploy()
-        for layer_dir in self.deployment.layer_dirs:
-            if str(layer_dir) not in sys.path:
-                sys.path.append(str(layer_dir))
-                self._undo.append(lambda d=str(layer_dir): sys.path.remove(d) if d in sys.path else None)
         for spec in self.deployment.functions.values():
             self._runtime.register(spec)
+        self._pollers = SqsPollers(self.client("sqs"), self.invoke_batch, self._shutdown)
+        for mapping in self.deployment.queue_sources:
+            self._pollers.start(mapping)
 
     def _set_base_variable(self, name: str, value: str) -> None:
-        assert self._overlay is not None
-        base = self._overlay.base
+        base = os.environ
         previous = base.get(name)
         base[name] = value
         self._undo.append(lambda: base.__setitem__(name, previous) if previous is not None else base.pop(name, None))
@@ -180,23 +183,19 @@ class LocalCloud:
             return
         try:
             self._stop_executions()
-            self._shutdown.set()  # wakes scaled Wait/Retry sleeps and pending asynchronous retries
+            self._shutdown.set()  # wakes scaled Wait/Retry sleeps, pending asynchronous retries and SQS pollers
             moto_patches.join_interpreter_threads(timeout=5.0)
-            if self._runtime is not None:
-                self._runtime.wait_idle(timeout=10.0)
+            if self._pollers is not None:
+                self._pollers.join(timeout=5.0)
             self._async_invoker.join(timeout=5.0)
+            if self._runtime is not None:
+                self._runtime.close(timeout=10.0)
             if self._server is not None:
                 self._server.stop()
         finally:
             self._patches.restore()
-            if self._runtime is not None:
-                self._runtime.uninstall()
-            if self._router is not None:
-                self._router.uninstall()
             while self._undo:
                 self._undo.pop()()
-            if self._overlay is not None:
-                env_overlay.uninstall(self._overlay)
             self._clients.clear()
             with _active_lock:
                 _active = None
@@ -266,6 +265,30 @@ class LocalCloud:
         if response.get("FunctionError"):
             raise FunctionInvocationError(logical_id, payload)
         return payload
+
+    def invoke_batch(self, function_name: str, event: dict[str, Any]) -> tuple[bool, Any]:
+        """Synchronous Invoke by physical name, as an event source mapping does: (errored, payload)."""
+        response = self.client("lambda").invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
+        return bool(response.get("FunctionError")), json.loads(response["Payload"].read() or b"null")
+
+    def update_function_environment(self, logical_id: str, variables: Mapping[str, str | None]) -> None:
+        """Change a function's variables (None removes one); like UpdateFunctionConfiguration, later invocations
+        run in new sandboxes started with the new environment."""
+        spec = self.deployment.functions[logical_id]
+        for name, value in variables.items():
+            if value is None:
+                spec.environment.pop(name, None)
+            else:
+                spec.environment[name] = value
+        self.client("lambda").update_function_configuration(
+            FunctionName=spec.function_name, Environment={"Variables": dict(spec.environment)}
+        )
+        if self._runtime is not None:
+            self._runtime.pool(spec.function_name).retire()
+
+    def cold_starts(self) -> dict[str, int]:
+        """Sandboxes started so far, per function logical id."""
+        return self._runtime.cold_starts() if self._runtime is not None else {}
 
     def wait_for_invocation(
         self,

@@ -1,8 +1,9 @@
 """A small "CloudFormation" for the local cloud: creates a SAM template's resources in moto.
 
-moto's own CloudFormation cannot create an executing state machine, ignores DefinitionSubstitutions and bucket
-notifications, so the template is read directly. Only what the app needs locally is created; alarms, log groups,
-IAM, HTTP APIs and the like are listed in ``skipped`` (the local gateway plays the HTTP API).
+moto's own CloudFormation cannot create an executing state machine and ignores DefinitionSubstitutions and bucket
+notifications, so the template is read directly. It supports exactly the resource types, properties and function
+event sources the app's templates use and fails with a clear TemplateError on anything else. Types that only matter
+in AWS (alarms, log groups, policies, the HTTP API itself: the local gateway plays it) are listed in ``skipped``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .lambda_runtime import FunctionSpec
 from .template import (
     NO_VALUE,
     Intrinsics,
@@ -26,12 +26,40 @@ from .template import (
     load_template,
     resolve_parameters,
 )
+from .workers import FunctionSpec
 
 ClientFactory = Callable[[str], Any]
 
 FUNCTION = "AWS::Serverless::Function"
 STATE_MACHINE = "AWS::Serverless::StateMachine"
+LAYER = "AWS::Serverless::LayerVersion"
 _DEFAULT_NAME_MAX = 64
+# Deployed in AWS, nothing to emulate locally (the gateway reads the routes from the functions' HttpApi events).
+NOT_EMULATED = {
+    "AWS::Serverless::HttpApi": "served by the local gateway",
+    "AWS::Serverless::Api": "served by the local gateway",
+    "AWS::Logs::LogGroup": "logs go to the console and moto's CloudWatch Logs",
+    "AWS::CloudWatch::Alarm": "no metrics locally",
+    "AWS::S3::BucketPolicy": "no IAM evaluation locally",
+    "AWS::SQS::QueuePolicy": "no IAM evaluation locally",
+    "AWS::Events::Archive": "no replay locally",
+}
+FUNCTION_PROPERTIES = {
+    "CodeUri", "Handler", "Runtime", "Architectures", "Timeout", "MemorySize", "Tracing", "Layers", "Environment",
+    "Events", "Policies", "Description", "EventInvokeConfig", "FunctionName",
+}  # fmt: skip
+EVENT_TYPES = ("HttpApi", "Api", "S3", "EventBridgeRule", "SQS")
+
+
+@dataclass(frozen=True)
+class QueueSource:
+    """An SQS event source mapping: the local cloud polls the queue and invokes the function with batches."""
+
+    function_name: str
+    queue_url: str
+    queue_arn: str
+    batch_size: int = 10
+    report_batch_item_failures: bool = False
 
 
 @dataclass
@@ -42,9 +70,11 @@ class Deployment:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)  # logical id -> spec
     state_machines: dict[str, str] = field(default_factory=dict)  # logical id -> ARN
     event_buses: dict[str, str] = field(default_factory=dict)  # logical id -> bus name
-    layer_dirs: list[Path] = field(default_factory=list)  # "python" folders of the layers, for sys.path
-    skipped: dict[str, str] = field(default_factory=dict)  # logical id -> type
+    layer_dirs: dict[str, Path] = field(default_factory=dict)  # layer logical id -> its "python" folder
+    skipped: dict[str, str] = field(default_factory=dict)  # logical id -> why it is not deployed locally
     http_routes: dict[str, list[str]] = field(default_factory=dict)  # function logical id -> ["GET /v1/x/{id}"]
+    queue_sources: list[QueueSource] = field(default_factory=list)
+    cors: dict[str, Any] = field(default_factory=dict)  # the HTTP API's x-amazon-apigateway-cors, resolved
 
 
 class TemplateDeployer:
@@ -59,6 +89,7 @@ class TemplateDeployer:
         parameter_overrides: Mapping[str, str],
         env_overrides: Mapping[str, str],
         secret_values: Mapping[str, str],
+        endpoint_url: str = "http://localhost",
     ) -> None:
         self.base_dir = template_path.resolve().parent
         self.template = load_template(template_path)
@@ -85,6 +116,7 @@ class TemplateDeployer:
         parameters = resolve_parameters(self.template, parameter_overrides)
         self.fn = Intrinsics(self.template, parameters, pseudo, self._ref, self._get_att)
         self.out = Deployment()
+        self.endpoint_url = endpoint_url
         self._created_arns: dict[str, str] = {}  # Refs only known after creation (secret ARNs, queue URLs)
 
     # naming -----------------------------------------------------------------------------------------------------
@@ -111,14 +143,13 @@ class TemplateDeployer:
             return NO_VALUE
         if kind == "AWS::S3::Bucket":
             return self._name(logical_id, "BucketName", lower=True)
-        if kind in ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"):
+        if kind == "AWS::DynamoDB::Table":
             return self._name(logical_id, "TableName")
         if kind == "AWS::SQS::Queue":
             return (
-                f"http://sqs.{self.region}.localhost.localstack.cloud/{self.account_id}/{self._queue_name(logical_id)}"
+                self._created_arns.get(logical_id)
+                or f"{self.endpoint_url}/{self.account_id}/{self._queue_name(logical_id)}"
             )
-        if kind == "AWS::SNS::Topic":
-            return self._arn("sns", self._name(logical_id, "TopicName"))
         if kind == "AWS::SecretsManager::Secret":
             return self._created_arns.get(logical_id) or self._arn("secretsmanager", f"secret:{logical_id}")
         if kind == "AWS::Events::EventBus":
@@ -127,7 +158,7 @@ class TemplateDeployer:
             return self._name(logical_id, "Name")
         if kind == FUNCTION:
             return self._name(logical_id, "FunctionName")
-        if kind == "AWS::Serverless::LayerVersion":
+        if kind == LAYER:
             return self._arn("lambda", f"layer:{self._name(logical_id, 'LayerName')}:1")
         if kind == STATE_MACHINE:
             return self._arn("states", f"stateMachine:{self._name(logical_id, 'Name')}")
@@ -136,9 +167,7 @@ class TemplateDeployer:
         return f"{self.stack_name}-{logical_id}"
 
     def _queue_name(self, logical_id: str) -> str:
-        name = self._name(logical_id, "QueueName")
-        fifo = str(self.fn.resolve(self._props(logical_id).get("FifoQueue", False))).lower() == "true"
-        return name + ".fifo" if fifo and not name.endswith(".fifo") else name
+        return self._name(logical_id, "QueueName")
 
     def _get_att(self, logical_id: str, attribute: str) -> Any:
         kind = self.resources_spec[logical_id].get("Type", "")
@@ -150,7 +179,7 @@ class TemplateDeployer:
                 "DomainName": lambda: f"{ref}.s3.amazonaws.com",
                 "RegionalDomainName": lambda: f"{ref}.s3.{self.region}.amazonaws.com",
             }
-        elif kind in ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"):
+        elif kind == "AWS::DynamoDB::Table":
             attributes = {
                 "Arn": lambda: self._arn("dynamodb", f"table/{ref}"),
                 "StreamArn": lambda: self._arn("dynamodb", f"table/{ref}/stream/local"),
@@ -158,8 +187,6 @@ class TemplateDeployer:
         elif kind == "AWS::SQS::Queue":
             name = self._queue_name(logical_id)
             attributes = {"Arn": lambda: self._arn("sqs", name), "QueueName": lambda: name, "QueueUrl": lambda: ref}
-        elif kind == "AWS::SNS::Topic":
-            attributes = {"TopicArn": lambda: ref, "TopicName": lambda: ref.rsplit(":", 1)[1]}
         elif kind == "AWS::Events::EventBus":
             attributes = {"Arn": lambda: self._arn("events", f"event-bus/{ref}"), "Name": lambda: ref}
         elif kind == "AWS::Events::Rule":
@@ -179,27 +206,35 @@ class TemplateDeployer:
     def deploy(self) -> Deployment:
         creators: dict[str, Callable[[str], None]] = {
             "AWS::SecretsManager::Secret": self._create_secret,
-            "AWS::SNS::Topic": self._create_topic,
             "AWS::SQS::Queue": self._create_queue,
             "AWS::DynamoDB::Table": self._create_table,
-            "AWS::Serverless::SimpleTable": self._create_simple_table,
             "AWS::Events::EventBus": self._create_event_bus,
             "AWS::S3::Bucket": self._create_bucket,
-            "AWS::Serverless::LayerVersion": self._create_layer,
+            LAYER: self._create_layer,
             FUNCTION: self._create_function,
             STATE_MACHINE: self._create_state_machine,
             "AWS::Events::Rule": self._create_rule,
         }
+        unsupported = {
+            f"{lid} ({spec.get('Type')})"
+            for lid, spec in self.resources_spec.items()
+            if spec.get("Type") not in creators and spec.get("Type") not in NOT_EMULATED
+        }
+        if unsupported:
+            raise TemplateError(
+                f"the local stack does not support: {', '.join(sorted(unsupported))}; "
+                f"supported types: {', '.join(sorted([*creators, *NOT_EMULATED]))}"
+            )
         self.clients("iam").create_role(
             RoleName="local-execution-role",
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )
-        # Queues with a redrive policy need their dead-letter queue first.
+        # Creation order: by type as listed above; queues with a redrive policy after their dead-letter queue.
         order = sorted(
             self.resources_spec,
             key=lambda lid: (
-                list(creators).index(self.resources_spec[lid].get("Type"))
-                if self.resources_spec[lid].get("Type") in creators
+                list(creators).index(self.resources_spec[lid]["Type"])
+                if self.resources_spec[lid]["Type"] in creators
                 else len(creators),
                 "RedrivePolicy" in self._props(lid),
             ),
@@ -208,16 +243,24 @@ class TemplateDeployer:
             spec = self.resources_spec[logical_id]
             condition = spec.get("Condition")
             if condition and not self.fn.condition(condition):
-                self.out.skipped[logical_id] = f"{spec.get('Type')} (condition {condition} is false)"
+                self.out.skipped[logical_id] = f"{spec['Type']} (condition {condition} is false)"
                 continue
-            creator = creators.get(spec.get("Type", ""))
+            creator = creators.get(spec["Type"])
             if creator is None:
-                self.out.skipped[logical_id] = spec.get("Type", "")
+                self.out.skipped[logical_id] = f"{spec['Type']}: {NOT_EMULATED[spec['Type']]}"
+                if spec["Type"] == "AWS::Serverless::HttpApi":
+                    self._read_http_api(logical_id)
                 continue
             creator(logical_id)
             self.out.resources[logical_id] = self._ref(logical_id)
         self._create_function_events()
         return self.out
+
+    def _read_http_api(self, logical_id: str) -> None:
+        body = self._resolved_props(logical_id).get("DefinitionBody") or {}
+        cors = body.get("x-amazon-apigateway-cors") or self._resolved_props(logical_id).get("CorsConfiguration")
+        if isinstance(cors, dict):
+            self.out.cors = cors
 
     def _resolved_props(self, logical_id: str) -> dict[str, Any]:
         return self.fn.resolve(self._props(logical_id))
@@ -235,13 +278,13 @@ class TemplateDeployer:
         arn = self.clients("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
         self._created_arns[logical_id] = arn
 
-    def _create_topic(self, logical_id: str) -> None:
-        self.clients("sns").create_topic(Name=self._name(logical_id, "TopicName"))
-
     def _create_queue(self, logical_id: str) -> None:
         props = self._resolved_props(logical_id)
         keys = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds",
-                "MaximumMessageSize", "FifoQueue", "ContentBasedDeduplication")  # fmt: skip
+                "MaximumMessageSize", "SqsManagedSseEnabled")  # fmt: skip
+        unknown = set(props) - {*keys, "RedrivePolicy", "QueueName"}
+        if unknown:
+            raise TemplateError(f"{logical_id}: queue properties not supported locally: {sorted(unknown)}")
         attributes = {
             k: str(props[k]).lower() if isinstance(props[k], bool) else str(props[k]) for k in keys if k in props
         }
@@ -273,15 +316,6 @@ class TemplateDeployer:
                 TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]}
             )
 
-    def _create_simple_table(self, logical_id: str) -> None:
-        key = self._resolved_props(logical_id).get("PrimaryKey", {"Name": "id", "Type": "String"})
-        self.clients("dynamodb").create_table(
-            TableName=self._ref(logical_id),
-            KeySchema=[{"AttributeName": key["Name"], "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key["Name"], "AttributeType": key["Type"][0].upper()}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-
     def _create_event_bus(self, logical_id: str) -> None:
         name = self._ref(logical_id)
         self.clients("events").create_event_bus(Name=name)
@@ -305,9 +339,12 @@ class TemplateDeployer:
         python_dir = (self.base_dir / content / "python").resolve()
         if not python_dir.is_dir():
             raise TemplateError(f"{logical_id}: {python_dir} does not exist")
-        self.out.layer_dirs.append(python_dir)
+        self.out.layer_dirs[logical_id] = python_dir
 
     def _create_function(self, logical_id: str) -> None:
+        unknown = set(self._props(logical_id)) - FUNCTION_PROPERTIES
+        if unknown:
+            raise TemplateError(f"{logical_id}: function properties not supported locally: {sorted(unknown)}")
         props = self._resolved_props(logical_id)
         code_uri = props.get("CodeUri")
         if not isinstance(code_uri, str):
@@ -327,7 +364,8 @@ class TemplateDeployer:
             environment=variables,
             timeout=int(props.get("Timeout", 3)),
             memory_size=int(props.get("MemorySize", 128)),
-            runtime=props.get("Runtime", "python3.11"),
+            runtime=props.get("Runtime", "python3.13"),
+            layer_dirs=[self._layer_dir(logical_id, layer) for layer in props.get("Layers", [])],
         )
         self.clients("lambda").create_function(
             FunctionName=name,
@@ -340,6 +378,12 @@ class TemplateDeployer:
             Environment={"Variables": variables},
         )
         self.out.functions[logical_id] = spec
+
+    def _layer_dir(self, function: str, layer_arn: Any) -> Path:
+        for layer_id, python_dir in self.out.layer_dirs.items():
+            if self._ref(layer_id) == layer_arn:
+                return python_dir
+        raise TemplateError(f"{function}: layer {layer_arn!r} is not a layer of this template")
 
     def _create_state_machine(self, logical_id: str) -> None:
         props = self._props(logical_id)
@@ -366,18 +410,25 @@ class TemplateDeployer:
 
     def _create_rule(self, logical_id: str) -> None:
         props = self._resolved_props(logical_id)
+        if "ScheduleExpression" in props or "EventPattern" not in props:
+            raise TemplateError(f"{logical_id}: only rules with an EventPattern are supported locally")
         events = self.clients("events")
         bus = props.get("EventBusName", "default")
         name = self._ref(logical_id)
-        rule: dict[str, Any] = {"Name": name, "EventBusName": bus, "State": props.get("State", "ENABLED")}
-        if "EventPattern" in props:
-            rule["EventPattern"] = json.dumps(props["EventPattern"])
-        if "ScheduleExpression" in props:
-            rule["ScheduleExpression"] = props["ScheduleExpression"]
-        events.put_rule(**rule)
-        targets = [_api_target(t) for t in props.get("Targets", [])]
+        state = props.get("State", "ENABLED")
+        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"]), State=state)
+        targets = [self._rule_target(logical_id, t) for t in props.get("Targets", [])]
         if targets:
             events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+
+    def _rule_target(self, logical_id: str, target: dict[str, Any]) -> dict[str, Any]:
+        service = str(target.get("Arn", "")).split(":")[2:3]
+        if service not in (["lambda"], ["sqs"]):
+            raise TemplateError(f"{logical_id}: rule targets must be Lambda functions or SQS queues locally")
+        if "InputTransformer" in target:
+            raise TemplateError(f"{logical_id}: InputTransformer is not supported locally")
+        # RetryPolicy and DeadLetterConfig only matter when delivery fails, which it does not locally.
+        return {k: target[k] for k in ("Id", "Arn", "Input", "InputPath") if k in target}
 
     # function events --------------------------------------------------------------------------------------------
     def _create_function_events(self) -> None:
@@ -387,19 +438,29 @@ class TemplateDeployer:
                 kind, props = event.get("Type"), self.fn.resolve(event.get("Properties", {}))
                 if kind == "S3":
                     notifications.setdefault(props["Bucket"], []).append(_s3_notification(event_id, spec.arn, props))
-                elif kind in ("EventBridgeRule", "CloudWatchEvent"):
+                elif kind == "EventBridgeRule":
                     self._create_function_rule(logical_id, event_id, spec, props)
                 elif kind == "SQS":
-                    self.clients("lambda").create_event_source_mapping(
-                        EventSourceArn=props["Queue"],
-                        FunctionName=spec.function_name,
-                        BatchSize=int(props.get("BatchSize", 10)),
+                    queue_arn = props["Queue"]
+                    queue_url = self.clients("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[1])["QueueUrl"]
+                    self.out.queue_sources.append(
+                        QueueSource(
+                            function_name=spec.function_name,
+                            queue_url=queue_url,
+                            queue_arn=queue_arn,
+                            batch_size=int(props.get("BatchSize", 10)),
+                            report_batch_item_failures="ReportBatchItemFailures"
+                            in props.get("FunctionResponseTypes", []),
+                        )
                     )
-                elif kind == "HttpApi":  # served by the local gateway
+                elif kind in ("HttpApi", "Api"):  # served by the local gateway
                     route = f"{str(props.get('Method', 'ANY')).upper()} {props.get('Path', '/{proxy+}')}"
                     self.out.http_routes.setdefault(logical_id, []).append(route)
-                else:  # Api (REST), Schedule, ...
-                    self.out.skipped[f"{logical_id}.Events.{event_id}"] = str(kind)
+                else:
+                    raise TemplateError(
+                        f"{logical_id}.Events.{event_id}: event type {kind} is not supported locally "
+                        f"(supported: {', '.join(EVENT_TYPES)})"
+                    )
         s3 = self.clients("s3")
         for bucket, configurations in notifications.items():
             s3.put_bucket_notification_configuration(
@@ -407,6 +468,8 @@ class TemplateDeployer:
             )
 
     def _create_function_rule(self, logical_id: str, event_id: str, spec: FunctionSpec, props: dict[str, Any]) -> None:
+        if "InputTransformer" in props:
+            raise TemplateError(f"{logical_id}.Events.{event_id}: InputTransformer is not supported locally")
         events = self.clients("events")
         bus = props.get("EventBusName", "default")
         name = props.get("RuleName") or f"{spec.function_name}-{event_id}"[:_DEFAULT_NAME_MAX]
@@ -415,7 +478,7 @@ class TemplateDeployer:
         )
         target: dict[str, Any] = {"Id": props.get("Target", {}).get("Id", f"{logical_id}{event_id}LambdaTarget")}
         target["Arn"] = spec.arn
-        for key in ("Input", "InputPath", "InputTransformer"):
+        for key in ("Input", "InputPath"):
             if key in props:
                 target[key] = props[key]
         events.put_targets(Rule=name, EventBusName=bus, Targets=[target])
@@ -474,8 +537,3 @@ def _api_cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
     if "MaxAgeSeconds" in converted:
         converted["MaxAgeSeconds"] = int(converted["MaxAgeSeconds"])
     return converted
-
-
-def _api_target(target: dict[str, Any]) -> dict[str, Any]:
-    keys = ("Id", "Arn", "Input", "InputPath", "InputTransformer", "SqsParameters")
-    return {k: target[k] for k in keys if k in target}
