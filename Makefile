@@ -51,7 +51,7 @@ demo: venv samples
 	$(BIN)/python -m faceswap_local demo --out out
 
 serve: venv samples
-	$(BIN)/python -m faceswap_local serve --port $${PORT:-3000}
+	$(BIN)/python -m faceswap_local serve $(SERVE_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -164,7 +164,6 @@ def moto_server() -> Iterator[str]:
 
 
 def run() -> dict[str, object]:
-    from faceswap.adapters import aws_clients
     from faceswap.adapters.storage import Storage
     from faceswap.usecases.workflow_steps import Steps
 
@@ -182,7 +181,6 @@ def run() -> dict[str, object]:
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     with moto_server() as endpoint, environment({**env, "AWS_ENDPOINT_URL": endpoint}):
-        aws_clients.reset_clients()
         _create_resources()
         # Warm up: imports, clients, connection pools, moto's backends (not what we measure).
         with result_server(1024 * 1024) as url:
@@ -199,7 +197,6 @@ def run() -> dict[str, object]:
             baseline_traced, baseline_rss, _ = _measure(
                 lambda: storage.put_file("bench/baseline.jpg", source, content_type="image/jpeg", metadata={})
             )
-        aws_clients.reset_clients()
     return {
         "status": outcome.get("status"),
         "size": result.get("size"),

@@ -68,13 +68,15 @@ class LocalAuth:
         account_id: str = "123456789012",
         region: str = "us-east-1",
         service: str = "execute-api",
+        key: bytes | None = None,
     ) -> None:
         self.issuer = issuer
         self.audience = audience
         self.account_id = account_id
         self.region = region
         self.service = service
-        self._key = secrets.token_bytes(32)  # per run: tokens from an earlier run are not valid
+        # Per run unless given: tokens of another run (another key) are not valid.
+        self.key = key or secrets.token_bytes(32)
         self._users: dict[str, IamUser] = {}
         self._lock = threading.Lock()
 
@@ -90,7 +92,7 @@ class LocalAuth:
             payload["scope"] = " ".join(scopes)
         header = {"alg": "HS256", "typ": "JWT"}
         signing_input = _b64url(json.dumps(header).encode()) + "." + _b64url(json.dumps(payload).encode())
-        signature = hmac.new(self._key, signing_input.encode(), hashlib.sha256).digest()
+        signature = hmac.new(self.key, signing_input.encode(), hashlib.sha256).digest()
         return signing_input + "." + _b64url(signature)
 
     def verify_token(self, token: str) -> dict[str, Any]:
@@ -105,7 +107,7 @@ class LocalAuth:
             raise AuthError("malformed JWT") from exc
         if not isinstance(header, dict) or header.get("alg") != "HS256" or not isinstance(claims, dict):
             raise AuthError("unexpected JWT algorithm")
-        expected = hmac.new(self._key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+        expected = hmac.new(self.key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
         if not hmac.compare_digest(expected, _b64url_decode(parts[2])):
             raise AuthError("bad JWT signature")
         now = time.time()
@@ -133,9 +135,16 @@ class LocalAuth:
         }
 
     # IAM ----------------------------------------------------------------------------------------------------------
-    def add_iam_user(self, name: str) -> tuple[str, str]:
-        """Create a local IAM user; returns (access key id, secret access key) to sign requests with."""
-        user = IamUser(name, _random_id("AKIA"), secrets.token_urlsafe(30)[:40], _random_id("AIDA"))
+    def add_iam_user(
+        self, name: str, access_key_id: str | None = None, secret_access_key: str | None = None
+    ) -> tuple[str, str]:
+        """Create (or restore, given its keys) a local IAM user; returns (access key id, secret access key)."""
+        user = IamUser(
+            name,
+            access_key_id or _random_id("AKIA"),
+            secret_access_key or secrets.token_urlsafe(30)[:40],
+            "AIDA" + hashlib.sha256(name.encode()).hexdigest()[:16].upper(),
+        )
         with self._lock:
             self._users[user.access_key_id] = user
         return user.access_key_id, user.secret_access_key

@@ -226,25 +226,21 @@ class CrashHook:
 def set_function_environment(
     cloud: LocalCloud, variables: dict[str, str], functions: tuple[str, ...] | None = None
 ) -> dict[str, dict[str, str | None]]:
-    """Change deployed functions' environment variables (read on every invocation); returns the previous values
-    for `restore_function_environment`. The template hard-codes e.g. PROVIDER_READ_TIMEOUT, so a parameter cannot."""
+    """Change deployed functions' environment variables (new sandboxes pick them up, as after a configuration
+    update); returns the previous values for `restore_function_environment`. The template hard-codes e.g.
+    PROVIDER_READ_TIMEOUT, so a parameter cannot."""
     previous: dict[str, dict[str, str | None]] = {}
     for logical_id, spec in cloud.deployment.functions.items():
         if functions is not None and logical_id not in functions:
             continue
         previous[logical_id] = {name: spec.environment.get(name) for name in variables}
-        spec.environment.update(variables)
+        cloud.update_function_environment(logical_id, variables)
     return previous
 
 
 def restore_function_environment(cloud: LocalCloud, previous: dict[str, dict[str, str | None]]) -> None:
     for logical_id, values in previous.items():
-        environment = cloud.deployment.functions[logical_id].environment
-        for name, value in values.items():
-            if value is None:
-                environment.pop(name, None)
-            else:
-                environment[name] = value
+        cloud.update_function_environment(logical_id, values)
 
 
 # -- driving one job ----------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from faceswap_local.aws import LocalCloud
+from faceswap_local.aws.template import load_template
 from faceswap_local.emulator import DEFAULT_API_KEY, EmulatorConfig, EmulatorServer, Swapper, engine_swapper
 from faceswap_local.gateway import LocalGateway
 from faceswap_local.local_auth import LocalAuth
@@ -34,6 +35,7 @@ class StackOptions:
     cors_origins: list[str] = field(default_factory=list)  # CorsAllowedOrigins
     playground_dir: Path | None = REPO / "playground"  # served at / when it exists
     unauthorized_hint: str = ""  # appended to 401 messages: where the current token is
+    webhook_secret: str | None = None  # the value of the template's webhook signing secret(s), if it has any
     emulator: EmulatorConfig = field(default_factory=lambda: EmulatorConfig(queued_seconds=0.3, processing_seconds=1.0))
     swapper: Swapper | None = None  # default: the offline engine
     job_timeout_seconds: int = 600
@@ -114,6 +116,13 @@ class OfflineStack:
         self.api_url = ""
 
     def start(self) -> OfflineStack:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> OfflineStack:
         options = self.options
         config = options.emulator
         if options.provider_url:
@@ -125,6 +134,16 @@ class OfflineStack:
         parameters = dict(options.parameter_overrides)
         if options.cors_origins:
             parameters.setdefault("CorsAllowedOrigins", ",".join(options.cors_origins))
+        secret_values = {"ProviderApiKeySecret": api_key}
+        if options.webhook_secret:
+            declared = load_template(TEMPLATE).get("Resources", {})
+            secret_values.update(
+                {
+                    logical_id: options.webhook_secret
+                    for logical_id, resource in declared.items()
+                    if resource.get("Type") == "AWS::SecretsManager::Secret" and "webhook" in logical_id.lower()
+                }
+            )
         self.cloud = LocalCloud(
             TEMPLATE,
             parameter_overrides={
@@ -140,12 +159,11 @@ class OfflineStack:
                 "ALLOW_INSECURE_RESULT_URLS": "true",
                 "POWERTOOLS_TRACE_DISABLED": "true",
             },
-            secret_values={"ProviderApiKeySecret": api_key},
+            secret_values=secret_values,
             time_scale=options.time_scale,
             log_sink=options.log_sink,
             port=options.aws_port,
             max_sandboxes=options.max_sandboxes,
-            wrap_endpoint=self._wrap_endpoint,
         )
         self.cloud.start()
         self.events = EventLog(self.cloud.event_tap("EventBus"), options.events_file, options.on_event)
@@ -164,11 +182,6 @@ class OfflineStack:
             )
             self.api_url = self.gateway.start()
         return self
-
-    def _wrap_endpoint(self, app: Any) -> Any:
-        from faceswap_local.aws.s3_post_policy import PostPolicyMiddleware
-
-        return PostPolicyMiddleware(app)
 
     def stop(self) -> None:
         for part in (self.gateway, self.events, self.cloud, self.emulator):
@@ -192,6 +205,20 @@ class OfflineStack:
     @token.setter
     def token(self, value: str) -> None:
         self._token = value
+
+    def outputs(self) -> dict[str, str]:
+        """The stack's CloudFormation outputs, locally, plus the local AWS endpoint and region."""
+        resources = self.cloud.resources
+        return {
+            "ApiUrl": self.api_url,
+            "BucketName": str(resources["SwapBucket"]),
+            "JobsTableName": str(resources["JobsTable"]),
+            "EventBusName": str(resources["EventBus"]),
+            "StateMachineArn": str(resources["FaceSwapStateMachine"]),
+            "ProviderApiKeySecretArn": str(resources["ProviderApiKeySecret"]),
+            "AwsEndpointUrl": self.cloud.endpoint_url,
+            "Region": self.cloud.region,
+        }
 
     @property
     def bucket(self) -> str:

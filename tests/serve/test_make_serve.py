@@ -69,7 +69,7 @@ def _pump(stream: object, lines: list[str], ready: threading.Event) -> None:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("serve")
-    port = free_port()
+    port, aws_port = free_port(), free_port()
     token_file, events_file = folder / "token.txt", folder / "events.jsonl"
     process = subprocess.Popen(
         [
@@ -79,6 +79,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             "serve",
             "--port",
             str(port),
+            "--aws-port",
+            str(aws_port),
+            "--state-dir",
+            str(folder / "state"),
             "--time-scale",
             "0.05",
             "--processing-seconds",

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
-from faceswap.adapters import aws_clients
+from faceswap import config
+from faceswap.adapters import aws_clients, latency_store
+from faceswap.provider import factory
 from moto import mock_aws
 from PIL import Image
 
@@ -44,6 +46,17 @@ class FakeAws:
         return self.sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test is a new Lambda sandbox: no settings, clients, secret or latency estimate kept from another."""
+    monkeypatch.setattr(aws_clients, "_clients", {})
+    monkeypatch.setattr(latency_store, "_cache", {})
+    monkeypatch.setattr(factory, "_provider", None)
+    config.settings.cache_clear()
+    yield
+    config.settings.cache_clear()
+
+
 @pytest.fixture
 def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
     for name, value in {
@@ -63,7 +76,6 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
-        aws_clients.reset_clients()
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
@@ -89,8 +101,8 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
             definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
         )["stateMachineArn"]
         monkeypatch.setenv("STATE_MACHINE_ARN", machine)
+        config.settings.cache_clear()  # STATE_MACHINE_ARN was just set
         yield FakeAws(s3, dynamodb, sfn, sqs, queue_url, machine)
-        aws_clients.reset_clients()
 
 
 def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (128, 128), color: str = "orange") -> bytes:

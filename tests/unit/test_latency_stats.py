@@ -16,9 +16,9 @@ from tests.unit.conftest import TABLE, FakeAws
 
 @pytest.fixture
 def stats(fake_aws: FakeAws) -> Iterator[LatencyStats]:
-    latency_store.clear_cache()
+    latency_store._cache.clear()
     yield LatencyStats(TABLE, cache_seconds=0)
-    latency_store.clear_cache()
+    latency_store._cache.clear()
 
 
 def test_falls_back_to_the_default_until_enough_samples(stats: LatencyStats) -> None:
@@ -96,20 +96,20 @@ def test_a_concurrent_update_is_retried_not_lost(stats: LatencyStats, monkeypatc
 
 
 def test_reads_are_cached_per_process(fake_aws: FakeAws) -> None:
-    latency_store.clear_cache()
+    latency_store._cache.clear()
     cached = LatencyStats(TABLE, cache_seconds=60)
     assert cached.expected_seconds(7.0) == 7.0
     for _ in range(10):
         LatencyStats(TABLE, cache_seconds=0).record(50.0)
-    latency_store.clear_cache()
+    latency_store._cache.clear()
     cached.expected_seconds(7.0)  # re-read after the cache is cleared
     fake_aws.dynamodb.delete_item(TableName=TABLE, Key={"job_id": {"S": STATS_ITEM_ID}})
     assert cached.expected_seconds(7.0) == pytest.approx(50.0)  # served from the cache, no read
-    latency_store.clear_cache()
+    latency_store._cache.clear()
 
 
 def test_an_unreachable_table_never_fails_the_job(fake_aws: FakeAws) -> None:
-    latency_store.clear_cache()
+    latency_store._cache.clear()
     missing = LatencyStats("no-such-table", cache_seconds=0)
     assert missing.record(10.0) is False
     assert missing.expected_seconds(9.0) == 9.0

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from faceswap.adapters.job_table import JobStore
+from faceswap.config import settings
 from faceswap.domain.errors import JobFailure
 from faceswap.provider import factory
 from faceswap.provider.ailabtools import (
@@ -202,6 +203,7 @@ def test_a_finished_task_teaches_the_policy_the_providers_latency(queued_job, mo
 def test_short_waits_happen_inside_one_query_invocation(queued_job, monkeypatch):
     monkeypatch.setenv("POLL_INLINE_SECONDS", "20")
     monkeypatch.setenv("POLL_EXPECTED_SECONDS", "5")
+    settings.cache_clear()  # a new sandbox with these settings
     sleeps: list[float] = []
     monkeypatch.setattr("faceswap.usecases.workflow_steps.time.sleep", sleeps.append)
     running = QueryResult(state="processing", result_url=None, request_id="")
@@ -220,6 +222,7 @@ def test_short_waits_happen_inside_one_query_invocation(queued_job, monkeypatch)
 
 def test_inline_waiting_stops_at_its_budget_and_when_the_lambda_is_short_of_time(queued_job, monkeypatch):
     monkeypatch.setenv("POLL_INLINE_SECONDS", "20")
+    settings.cache_clear()
     monkeypatch.setattr("faceswap.usecases.workflow_steps.time.sleep", lambda seconds: None)
     running = QueryResult(state="processing", result_url=None, request_id="")
     provider = use(monkeypatch, ScriptedProvider(["task-1"], [running] * 20))
@@ -227,4 +230,5 @@ def test_inline_waiting_stops_at_its_budget_and_when_the_lambda_is_short_of_time
     short_of_time = Steps().query(queued_job, remaining_ms=lambda: 10_000)
     assert short_of_time["status"] == "running" and provider.query_calls == 1
     monkeypatch.setenv("POLL_INLINE_SECONDS", "0")
+    settings.cache_clear()
     assert Steps().query(queued_job)["status"] == "running" and provider.query_calls == 2

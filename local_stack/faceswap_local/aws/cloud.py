@@ -22,6 +22,7 @@ from . import moto_patches
 from .deploy import Deployment, TemplateDeployer
 from .endpoint import LocalEndpoint
 from .event_tap import EventTap
+from .s3_post_policy import PostPolicyMiddleware
 from .sqs_poller import SqsPollers
 from .workers import DEFAULT_MAX_SANDBOXES, InvocationRecord, InvokeHook, LambdaRuntime, LogSink
 
@@ -67,7 +68,6 @@ class LocalCloud:
         host: str = "127.0.0.1",
         port: int = 0,
         max_sandboxes: int = DEFAULT_MAX_SANDBOXES,
-        wrap_endpoint: Callable[[Any], Any] | None = None,
     ) -> None:
         if time_scale < 0:
             raise ValueError("time_scale must be >= 0")
@@ -81,7 +81,6 @@ class LocalCloud:
         self.host = host
         self.port = port
         self.max_sandboxes = max_sandboxes
-        self.wrap_endpoint = wrap_endpoint
         self.region = REGION
         self.account_id = DEFAULT_ACCOUNT_ID
         self.endpoint_url = ""
@@ -123,7 +122,8 @@ class LocalCloud:
         werkzeug_logger.setLevel(logging.ERROR)
         self._undo.append(lambda: werkzeug_logger.setLevel(previous_level))
 
-        self._server = LocalEndpoint(self.host, self.port, self.wrap_endpoint)
+        secrets = {_FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]: _FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
+        self._server = LocalEndpoint(self.host, self.port, lambda app: PostPolicyMiddleware(app, secrets))
         self._server.start()
         self.endpoint_url = self._server.url
         # The interpreter's own clients go to http://localhost:$MOTO_PORT (default 5000, maybe somebody else's).
@@ -232,6 +232,8 @@ class LocalCloud:
             raise RuntimeError("LocalCloud is not started")
         if service not in self._clients:
             config = Config(retries={"mode": "standard", "max_attempts": 3})
+            if service == "s3":  # presigned forms and URLs signed as the product signs them
+                config = Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 3})
             if service == "lambda":  # a retried Invoke would run the handler twice
                 config = Config(read_timeout=900, retries={"total_max_attempts": 1})
             self._clients[service] = _shared_session().client(

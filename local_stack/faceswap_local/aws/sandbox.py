@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import sys
 import time
@@ -49,6 +50,26 @@ def error_payload(exc: BaseException, request_id: str, error_type: str | None = 
     }
 
 
+class _RequestId(logging.Filter):
+    current = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = self.current
+        return True
+
+
+def _runtime_logging() -> _RequestId:
+    """The root logger as the Python runtime sets it up: to the log stream, at AWS_LAMBDA_LOG_LEVEL."""
+    request_id = _RequestId()
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("[%(levelname)s]\t%(asctime)s\t%(aws_request_id)s\t%(message)s"))
+    handler.addFilter(request_id)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "WARNING").upper())
+    return request_id
+
+
 def _end_of_output(control: Any, message: dict[str, Any], request_id: str) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
@@ -61,6 +82,7 @@ def main() -> None:
     handler_name, control_fd = sys.argv[1], int(sys.argv[2])
     control = os.fdopen(control_fd, "wb", buffering=0)
     module_name, _, function_name = handler_name.rpartition(".")
+    request_id_filter = _runtime_logging()
     started = time.monotonic()
     try:
         handler = getattr(importlib.import_module(module_name), function_name)
@@ -72,7 +94,7 @@ def main() -> None:
     _end_of_output(control, {"type": "ready", "init_ms": (time.monotonic() - started) * 1000}, "init")
     for line in sys.stdin:
         request = json.loads(line)
-        request_id = request["request_id"]
+        request_id = request_id_filter.current = request["request_id"]
         try:
             result = handler(request["event"], LambdaContext(request))
             try:

@@ -1,7 +1,8 @@
-"""Settings read from the function's environment (set by template.yaml; the local stack sets the same names)."""
+"""Settings read from the function's environment (set by template.yaml), once per process."""
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -73,7 +74,7 @@ class Settings:
         )
 
 
+@functools.cache
 def settings() -> Settings:
-    """The current settings. Not cached: reading ~20 variables costs microseconds, and the local stack runs several
-    functions (each with its own environment) in one process."""
+    """The function's settings: its environment does not change during the life of a sandbox."""
     return Settings.from_env()

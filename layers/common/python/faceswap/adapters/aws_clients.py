@@ -1,9 +1,9 @@
-"""boto3 clients, created once per process and configuration (clients are thread-safe; creating them is not)."""
+"""boto3 clients, one per service and process, as Lambda code keeps them (clients are thread-safe; creating them is
+not, hence the lock)."""
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from typing import Any
 
@@ -11,7 +11,7 @@ import boto3
 from botocore.config import Config
 
 _lock = threading.Lock()
-_clients: dict[tuple[str, str | None, str | None], Any] = {}
+_clients: dict[str, Any] = {}
 
 # Presigned forms and URLs must be SigV4 (botocore still defaults presigning to SigV2 in some regions).
 _S3_CONFIG = Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 4})
@@ -33,19 +33,10 @@ for _name in ("botocore.parsers", "botocore.auth"):
 
 
 def client(service: str) -> Any:
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    key = (service, region, endpoint)
+    """The process's client for ``service`` (region and endpoint from the environment, as every SDK reads them)."""
     with _lock:
-        existing = _clients.get(key)
+        existing = _clients.get(service)
         if existing is None:
             config = _S3_CONFIG if service == "s3" else _DEFAULT_CONFIG
-            existing = boto3.session.Session().client(service, region_name=region, config=config)
-            _clients[key] = existing
+            existing = _clients[service] = boto3.session.Session().client(service, config=config)
         return existing
-
-
-def reset_clients() -> None:
-    """Forget cached clients (tests switch endpoints between runs)."""
-    with _lock:
-        _clients.clear()

@@ -189,9 +189,3 @@ class LatencyStats:
 
 def _number(value: float) -> str:
     return f"{value:.12g}"
-
-
-def clear_cache() -> None:
-    """Forget cached estimates (tests; the local stack between runs)."""
-    with _cache_lock:
-        _cache.clear()

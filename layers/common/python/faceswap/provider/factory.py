@@ -11,20 +11,18 @@ from faceswap.provider.ailabtools import AilabClient
 
 SECRET_MAX_AGE_SECONDS = 300
 _lock = threading.Lock()
-_providers: dict[Any, Any] = {}  # keyed by the client itself (held, so its identity is never reused)
+_provider: Any = None
 
 
 def _secrets_provider() -> Any:
-    """One Powertools SecretsProvider per Secrets Manager client: its value cache then lives exactly as long as the
-    client's endpoint (one per Lambda sandbox; one per stack in the local harness)."""
+    """The process's Powertools SecretsProvider: its cache keeps the key for SECRET_MAX_AGE_SECONDS."""
+    global _provider
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    client = aws_clients.client("secretsmanager")
     with _lock:
-        provider = _providers.get(client)
-        if provider is None:
-            provider = _providers[client] = SecretsProvider(boto3_client=client)
-        return provider
+        if _provider is None:
+            _provider = SecretsProvider(boto3_client=aws_clients.client("secretsmanager"))
+        return _provider
 
 
 def _api_key() -> str:
