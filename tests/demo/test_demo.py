@@ -41,3 +41,29 @@ def test_demo_produces_a_real_swap_and_its_event(tmp_path: Path, sample_photos, 
     jsonschema.validate(event, schema)
     assert event["detail"]["status"] == "succeeded" and event["detail"]["client_reference"] == "make-demo"
     assert "state Archive" in output and "job succeeded" in output
+
+
+def test_demo_can_use_an_external_provider(tmp_path: Path, sample_photos, capsys):
+    """--provider-url/--provider-key: the whole local app talks to a service of the integrator's choosing."""
+    from faceswap_local.emulator import EmulatorConfig, EmulatorServer, engine_swapper
+
+    external = EmulatorServer(
+        EmulatorConfig(api_keys=("integrator-key-123",), queued_seconds=0.05, processing_seconds=0.2), engine_swapper
+    )
+    url = external.start()
+    try:
+        status = demo.run(
+            tmp_path,
+            sample_photos["astronaut"],
+            sample_photos["grace_hopper"],
+            time_scale=0.02,
+            timeout=60,
+            provider_url=url,
+            provider_key="integrator-key-123",
+        )
+        stats = external.stats()
+    finally:
+        external.stop()
+    assert status == 0, capsys.readouterr().err
+    assert stats["accepted_submissions"] == 1
+    assert url in capsys.readouterr().out

@@ -9,7 +9,10 @@ import moto
 from moto.awslambda.models import LambdaFunction
 from moto.core.config import default_user_config
 from moto.events.models import Rule
+from moto.events.utils import EventTemplateParser
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.s3 import notifications as s3_notifications
+from moto.sqs.models import Queue
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.utils import boto_client
@@ -47,3 +50,20 @@ def test_interpreter_clients_use_moto_port_and_threads_are_tracked() -> None:
 def test_stock_moto_cannot_deliver_to_lambda_targets() -> None:
     # G3: if this starts passing through, the harness's own delivery may deliver twice.
     assert "NotImplementedError" in inspect.getsource(Rule.send_to_targets)
+
+
+def test_delivered_envelopes_still_lack_the_account_field() -> None:
+    # install_complete_event_envelopes inserts it after "version"; when moto adds it, the patch becomes a no-op.
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    assert '"version": "0",' in template and '"account"' not in template
+
+
+def test_the_server_application_parts_the_local_endpoint_assembles() -> None:
+    # LocalEndpoint builds ThreadedMotoServer's application itself, to put the POST-policy checks in front of it.
+    assert "DomainDispatcherApplication(create_backend_app)" in inspect.getsource(ThreadedMotoServer._server_entry)
+    assert "request_handler=MotoRequestHandler" in inspect.getsource(ThreadedMotoServer._server_entry)
+
+
+def test_sqs_send_message_invokes_mapped_functions_synchronously() -> None:
+    # Why the local cloud polls queues itself instead of creating moto event source mappings.
+    assert "send_sqs_batch" in inspect.getsource(Queue.add_message)

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -18,7 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import boto3
 import pytest
+import requests
 from faceswap_local.stack import REPO
 
 READY_TIMEOUT = 90.0
@@ -277,6 +280,82 @@ def test_delete_then_the_job_is_gone(served: Served, swapped: dict):
     assert deleted.values() == {"job_id": job_id, "status": "deleted"}
     gone = cli(served, "status", job_id)
     assert gone.code == 5 and "JOB_NOT_FOUND" in gone.err
+
+
+def _banner_command(served: Served, marker: str) -> list[list[str]]:
+    return [shlex.split(line.strip()) for line in served.lines if line.strip().startswith("aws ") and marker in line]
+
+
+def _run_aws_command(argv: list[str], credentials: dict[str, str]) -> None:
+    """What the printed `aws` command does, with boto3 against the same endpoint (the AWS CLI is not installed)."""
+    assert argv[:2] == ["aws", "--endpoint-url"]
+    endpoint, service, operation, *rest = argv[2:]
+    client = boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", **credentials)
+    if (service, operation) == ("s3", "cp"):
+        source, destination = rest
+        bucket, key = destination.removeprefix("s3://").split("/", 1)
+        client.put_object(Bucket=bucket, Key=key, Body=Path(source).read_bytes())
+    elif (service, operation) == ("events", "put-events"):
+        assert rest[0] == "--entries"
+        result = client.put_events(Entries=json.loads(rest[1]))
+        assert result["FailedEntryCount"] == 0
+    else:
+        raise AssertionError(f"unexpected command {argv}")
+
+
+def test_outputs_and_the_banners_drop_zone_and_eventbridge_commands_work(
+    served: Served, sample_photos: dict[str, Path], tmp_path: Path
+):
+    outputs = json.loads((served.events_file.parent / "state" / "outputs.json").read_text())
+    assert set(outputs) == {"ApiUrl", "BucketName", "JobsTableName", "EventBusName", "StateMachineArn",
+                            "ProviderApiKeySecretArn", "AwsEndpointUrl", "Region"}  # fmt: skip
+    assert outputs["ApiUrl"] == served.api_url and outputs["Region"] == "us-east-1"
+    exported = next(line for line in served.lines if "export AWS_ACCESS_KEY_ID=" in line)
+    values = dict(part.split("=", 1) for part in exported.split()[1:])
+    credentials = {
+        "aws_access_key_id": values["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": values["AWS_SECRET_ACCESS_KEY"],
+    }
+    copies = _banner_command(served, " s3 cp ")
+    (put_events,) = _banner_command(served, " put-events ")
+    assert len(copies) == 2 and all(argv[2] == outputs["AwsEndpointUrl"] for argv in [*copies, put_events])
+    photos = {"TARGET.jpg": sample_photos["grace_hopper"], "TEMPLATE.jpg": sample_photos["grace_hopper"]}
+    for argv in copies:
+        target = tmp_path / argv[5]
+        target.write_bytes(photos[argv[5]].read_bytes())
+        _run_aws_command([*argv[:5], str(target), argv[6]], credentials)
+    _run_aws_command(put_events, credentials)
+    headers = {"Authorization": f"Bearer {served.token}"}
+    deadline = time.monotonic() + 60
+    succeeded: set[str] = set()
+    while len(succeeded) < 2 and time.monotonic() < deadline:
+        events = requests.get(f"{served.api_url}/local/events?after=0", headers=headers, timeout=10).json()["events"]
+        succeeded = {
+            e["event"]["detail"]["job_id"]
+            for e in events
+            if e["event"]["detail-type"] == "FaceSwap Succeeded" and e["event"]["detail"].get("origin") != "api"
+        }
+        time.sleep(0.2)
+    assert len(succeeded) >= 2, served.output()[-2000:]
+
+
+def test_events_need_credentials_and_a_rejected_token_says_where_the_current_one_is(served: Served):
+    assert requests.get(f"{served.api_url}/local/events", timeout=10).status_code == 401
+    stale = requests.get(f"{served.api_url}/v1/swaps/{'0' * 32}", headers={"Authorization": "Bearer x.y.z"}, timeout=10)
+    assert stale.status_code == 401
+    assert "token.txt" in stale.json()["message"]
+
+
+def test_a_taken_port_is_a_one_line_error(served: Served):
+    port = int(served.api_url.rsplit(":", 1)[1])  # taken by the running server
+    completed = subprocess.run(
+        [sys.executable, "-m", "faceswap_local", "serve", "--port", str(port), "--aws-port", str(free_port())],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 1
+    assert (
+        completed.stderr.strip() == f"serve: HTTP API: port {port} on 127.0.0.1 is already in use (choose another port)"
+    )
 
 
 def test_sigint_stops_the_server_cleanly(served: Served):

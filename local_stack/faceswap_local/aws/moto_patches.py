@@ -1,5 +1,6 @@
 """Fixes and adjustments to moto 5.2.5 internals (all private APIs; see tests/local/test_moto_canary.py).
 
+- (in workers.py) every Lambda invocation runs in the function's worker processes instead of Docker;
 - time scaling of Wait states and Retry back-off (never hands fractional seconds to moto's own wait loop);
 - G2: StartExecution without a name gets a UUID, as on AWS;
 - G3: EventBridge rules with Lambda or Step Functions targets deliver instead of raising NotImplementedError;
@@ -145,7 +146,6 @@ def install_unnamed_executions(patches: PatchSet) -> None:
 
 def install_complete_event_envelopes(patches: PatchSet) -> None:
     """moto 5.2.5 drops `account` from the envelopes it delivers to SQS (and other) targets; EventBridge sends it."""
-    from moto.events.utils import EventTemplateParser
 
     template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
     if '"account"' not in template:
@@ -196,13 +196,6 @@ def _target_input(target: dict[str, Any], event: dict[str, Any], transform_input
 
         matches = parse(target["InputPath"]).find(event)
         return matches[0].value if matches else None
-    if "InputTransformer" in target:
-        transformer = target["InputTransformer"]
-        return EventTemplateParser.parse(
-            input_template=transformer.get("InputTemplate"),
-            input_paths_map=transformer.get("InputPathsMap", {}),
-            event=event,
-        )
     return event
 
 
