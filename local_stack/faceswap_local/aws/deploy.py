@@ -345,6 +345,12 @@ class TemplateDeployer:
         unknown = set(self._props(logical_id)) - FUNCTION_PROPERTIES
         if unknown:
             raise TemplateError(f"{logical_id}: function properties not supported locally: {sorted(unknown)}")
+        for event_id, event in self._props(logical_id).get("Events", {}).items():
+            if event.get("Type") not in EVENT_TYPES:
+                raise TemplateError(
+                    f"{logical_id}.Events.{event_id}: event type {event.get('Type')} is not supported locally "
+                    f"(supported: {', '.join(EVENT_TYPES)})"
+                )
         props = self._resolved_props(logical_id)
         code_uri = props.get("CodeUri")
         if not isinstance(code_uri, str):

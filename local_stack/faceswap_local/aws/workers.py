@@ -106,8 +106,9 @@ class Sandbox:
         self._output_done.set()
 
     def _read_control(self) -> None:
-        for raw in self._control:
-            self._messages.put(json.loads(raw))
+        with self._control:  # closed here, at end of file: closing it under a blocked reader would deadlock
+            for raw in self._control:
+                self._messages.put(json.loads(raw))
         self._messages.put(None)  # the process ended
 
     def _next_message(self, timeout: float) -> dict[str, Any] | None:
@@ -144,12 +145,12 @@ class Sandbox:
             self.process.stdin.write((json.dumps(request) + "\n").encode())
             self.process.stdin.flush()
             message = self._next_message(timeout)
-        except (BrokenPipeError, OSError):
-            message = None
-        except TimeoutError:
+        except TimeoutError:  # before OSError, its base class
             self.kill()
             text = f"RequestId: {request['request_id']} Error: Task timed out after {timeout:.2f} seconds"
             return json.dumps(_error("Sandbox.Timedout", text)), True, self._collect_lines()
+        except OSError:  # the sandbox is gone (broken pipe)
+            message = None
         if message is None:
             code = self.process.wait()
             text = f"RequestId: {request['request_id']} Error: Runtime exited with error: exit status {code}"
@@ -165,9 +166,9 @@ class Sandbox:
             self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
-        for stream in (self.process.stdin, self._control):
+        if self.process.stdin is not None:
             with contextlib.suppress(OSError):
-                stream.close()
+                self.process.stdin.close()
 
 
 def _error(error_type: str, message: str) -> dict[str, Any]:
