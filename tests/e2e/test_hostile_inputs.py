@@ -40,6 +40,7 @@ class CorpusRun:
     accepted_before: int
     accepted_after: int
     executions: set[str]
+    refused_by_policy: dict[str, str]  # corpus name -> S3's error code for the presigned POST
 
 
 def execution_names(e2e: E2E) -> set[str]:
@@ -97,11 +98,21 @@ def corpus_run(e2e: E2E, corpus_caller: Caller) -> CorpusRun:
     template = e2e.photos["grace_hopper"]
     accepted_before = e2e.accepted()
 
+    refused: dict[str, str] = {}
+
     def submit(bad: BadImage) -> tuple[str, str]:
         created = corpus_caller.create(target_content_type=bad.content_type_claimed, template_content_type="image/jpeg")
         assert upload(created["uploads"]["template"], template, "template.jpg").status_code == 204
-        # The local S3 does not enforce the POST policy (size range, content type): the server-side re-check must.
-        assert upload(created["uploads"]["target"], bad.data, f"{bad.name}.img").status_code == 204
+        form = created["uploads"]["target"]
+        response = upload(form, bad.data, f"{bad.name}.img")
+        if response.status_code == 400:  # the POST policy's size range, enforced by S3
+            refused[bad.name] = response.text.split("<Code>")[1].split("</Code>")[0]
+            # Anyone with s3:PutObject can still write there: the server-side re-check must catch it too.
+            e2e.stack.cloud.client("s3").put_object(
+                Bucket=e2e.stack.bucket, Key=form["fields"]["key"], Body=bad.data, ContentType=bad.content_type_claimed
+            )
+        else:
+            assert response.status_code == 204, response.text
         return bad.name, created["job_id"]
 
     with ThreadPoolExecutor(UPLOAD_WORKERS) as pool:
@@ -110,7 +121,7 @@ def corpus_run(e2e: E2E, corpus_caller: Caller) -> CorpusRun:
         e2e.terminal_event(job_id, timeout=90)
     time.sleep(0.5)  # a duplicate terminal event would arrive right after the first one
     events = {job_id: terminal_events(e2e, job_id) for job_id in job_ids.values()}
-    return CorpusRun(job_ids, events, accepted_before, e2e.accepted(), execution_names(e2e))
+    return CorpusRun(job_ids, events, accepted_before, e2e.accepted(), execution_names(e2e), refused)
 
 
 def test_the_corpus_is_large_and_names_are_unique():
@@ -148,8 +159,12 @@ def test_the_corpus_spent_no_credit_and_started_nothing(corpus_run: CorpusRun):
     assert sum(len(events) for events in corpus_run.events.values()) == len(BAD_IMAGES)
 
 
+def test_the_post_policy_refuses_empty_and_oversized_files(corpus_run: CorpusRun):
+    assert corpus_run.refused_by_policy == {"empty_file": "EntityTooSmall", "five_mib_plus_one_byte": "EntityTooLarge"}
+
+
 def test_oversized_upload_is_caught_server_side(e2e: E2E, corpus_run: CorpusRun):
-    """The local S3 accepted 5 MiB + 1 byte although the form's policy forbids it; the upload trigger refused it."""
+    """5 MiB + 1 byte put past the form (with s3:PutObject): the upload trigger refused it."""
     oversized = next(bad for bad in BAD_IMAGES if bad.name == "five_mib_plus_one_byte")
     assert len(oversized.data) == 5 * 1024 * 1024 + 1
     job_id = corpus_run.job_ids[oversized.name]
