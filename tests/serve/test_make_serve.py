@@ -339,6 +339,17 @@ def test_outputs_and_the_banners_drop_zone_and_eventbridge_commands_work(
     assert len(succeeded) >= 2, served.output()[-2000:]
 
 
+def test_the_bucket_lets_the_served_page_post_uploads(served: Served):
+    """CorsAllowedOrigins includes serve's own origin: the playground's presigned POST passes the browser's check."""
+    outputs = json.loads((served.events_file.parent / "state" / "outputs.json").read_text())
+    headers = {"Origin": served.api_url, "Access-Control-Request-Method": "POST"}
+    allowed = requests.options(f"{outputs['AwsEndpointUrl']}/{outputs['BucketName']}", headers=headers, timeout=10)
+    assert allowed.status_code == 200 and allowed.headers["Access-Control-Allow-Origin"] == served.api_url
+    other = {**headers, "Origin": "https://elsewhere.example"}
+    refused = requests.options(f"{outputs['AwsEndpointUrl']}/{outputs['BucketName']}", headers=other, timeout=10)
+    assert "Access-Control-Allow-Origin" not in refused.headers
+
+
 def test_events_need_credentials_and_a_rejected_token_says_where_the_current_one_is(served: Served):
     assert requests.get(f"{served.api_url}/local/events", timeout=10).status_code == 401
     stale = requests.get(f"{served.api_url}/v1/swaps/{'0' * 32}", headers={"Authorization": "Bearer x.y.z"}, timeout=10)
