@@ -293,3 +293,30 @@ def test_the_most_specific_route_wins_over_a_catch_all(function: FakeFunction, a
         "ANY /v1/{proxy+}",
     ]
     assert function.events[2]["pathParameters"] == {"proxy": "other/thing"}
+
+
+def test_the_templates_routes_decide_preflights_as_on_api_gateway(function: FakeFunction, auth: LocalAuth) -> None:
+    """With CORS on, API Gateway answers a preflight itself only if no route matches OPTIONS: with the template's
+    routes a catch-all ANY route (and its authorizer) would receive browsers' preflights instead."""
+    from faceswap_local.aws.deploy import TemplateDeployer
+    from faceswap_local.stack import TEMPLATE
+
+    class AnyClient:
+        def __getattr__(self, _name: str):
+            return lambda **_kwargs: {"ARN": "arn:aws:secretsmanager:us-east-1:1:secret:x", "QueueUrl": "http://q"}
+
+    deployment = TemplateDeployer(
+        TEMPLATE, lambda _service: AnyClient(), region="us-east-1", account_id="123456789012", stack_name="t",
+        parameter_overrides={"CorsAllowedOrigins": "http://localhost:8000"}, env_overrides={}, secret_values={},
+    ).deploy()  # fmt: skip
+    routes = deployment.http_routes["ApiFunction"]
+    assert deployment.cors["allowOrigins"] == ["http://localhost:8000"]
+    claimed = [r for r in routes if r.split()[0] in ("ANY", "OPTIONS") and r.endswith("{proxy+}")]
+    with LocalGateway(function, port=0, auth=auth, routes=routes, cors=deployment.cors) as local:
+        response = _preflight(local.base_url, "/v1/swaps")
+    if claimed:  # what AWS does with such a route table: the preflight meets the authorizer
+        assert response.status_code == 401
+    else:
+        assert response.status_code == 204
+        assert response.headers["access-control-allow-origin"] == "http://localhost:8000"
+    assert function.events == []

@@ -10,6 +10,7 @@ from moto.awslambda.models import LambdaFunction
 from moto.core.config import default_user_config
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
+from moto.moto_server import werkzeug_app
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.s3 import notifications as s3_notifications
 from moto.sqs.models import Queue
@@ -67,3 +68,9 @@ def test_the_server_application_parts_the_local_endpoint_assembles() -> None:
 def test_sqs_send_message_invokes_mapped_functions_synchronously() -> None:
     # Why the local cloud polls queues itself instead of creating moto event source mappings.
     assert "send_sqs_batch" in inspect.getsource(Queue.add_message)
+
+
+def test_the_server_adds_global_cors_unless_disabled() -> None:
+    # install_bucket_cors_only flips the flag create_backend_app reads each time it builds a service application.
+    assert isinstance(werkzeug_app.DISABLE_GLOBAL_CORS, bool)
+    assert "if not DISABLE_GLOBAL_CORS:" in inspect.getsource(werkzeug_app.create_backend_app)

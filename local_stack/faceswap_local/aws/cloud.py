@@ -122,6 +122,7 @@ class LocalCloud:
         werkzeug_logger.setLevel(logging.ERROR)
         self._undo.append(lambda: werkzeug_logger.setLevel(previous_level))
 
+        moto_patches.install_bucket_cors_only(self._patches)  # before the server builds its service applications
         secrets = {_FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]: _FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
         self._server = LocalEndpoint(self.host, self.port, lambda app: PostPolicyMiddleware(app, secrets))
         self._server.start()

@@ -1,5 +1,6 @@
 """Fixes and adjustments to moto 5.2.5 internals (all private APIs; see tests/local/test_moto_canary.py).
 
+- moto's server answers CORS for any origin on every service; S3 must follow the bucket's CORS rules only;
 - (in workers.py) every Lambda invocation runs in the function's worker processes instead of Docker;
 - time scaling of Wait states and Retry back-off (never hands fractional seconds to moto's own wait loop);
 - G2: StartExecution without a name gets a UUID, as on AWS;
@@ -132,6 +133,13 @@ def install_async_s3_notifications(patches: PatchSet, invoker: AsyncInvoker) -> 
         invoker.invoke(account_id, fn_arn, event_body)
 
     patches.set(s3_notifications, "_invoke_awslambda", _invoke_awslambda)
+
+
+def install_bucket_cors_only(patches: PatchSet) -> None:
+    """Without flask-cors on every service, a browser sees exactly the CORS rules the template puts on the bucket."""
+    from moto.moto_server import werkzeug_app
+
+    patches.set(werkzeug_app, "DISABLE_GLOBAL_CORS", True)
 
 
 def install_unnamed_executions(patches: PatchSet) -> None:
