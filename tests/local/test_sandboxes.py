@@ -83,6 +83,28 @@ def test_an_sqs_event_source_delivers_batches_and_retries_failures_into_the_dead
     assert len(bad) == 2  # maxReceiveCount: delivered twice, then parked
 
 
+def test_a_failing_asynchronous_invocation_is_retried_then_sent_to_its_on_failure_queue(cloud: LocalCloud) -> None:
+    entry = {"EventBusName": cloud.resources["EventBus"], "Source": "fixture", "DetailType": "Fixture Requested"}
+    detail = json.dumps({"job_id": "async-crash", "crash": True})
+    cloud.client("events").put_events(Entries=[{**entry, "Detail": detail}])
+    sqs = cloud.client("sqs")
+    deadline = time.monotonic() + 20
+    messages: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not messages:
+        messages = sqs.receive_message(QueueUrl=cloud.resources["ListenerFailureQueue"]).get("Messages", [])
+        time.sleep(0.1)
+    (message,) = messages
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2  # MaximumRetryAttempts: 1
+    assert record["requestPayload"]["detail"]["job_id"] == "async-crash"
+    assert record["responsePayload"]["errorType"] == "RuntimeError"
+    attempts = [
+        r for r in cloud.invocations if r.function == "RequestListenerFunction" and "async-crash" in str(r.event)
+    ]
+    assert [r.errored for r in attempts] == [True, True]
+
+
 def test_the_table_has_its_global_secondary_index(cloud: LocalCloud) -> None:
     table = cloud.client("dynamodb").describe_table(TableName=cloud.resources["JobsTable"])["Table"]
     assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == ["by_origin"]
@@ -114,20 +136,15 @@ class _AnyClient:
 def test_what_the_local_stack_does_not_support_is_a_clear_error(
     tmp_path: Path, resource: dict[str, Any], message: str
 ) -> None:
-    import yaml
-
-    template = yaml.safe_load(
-        "Resources:\n  Extra: " + json.dumps(resource) + "\n  CommonLayer: {Type: AWS::Serverless::LayerVersion, "
-        "Properties: {ContentUri: layers/common}}\n"
-    )
-    path = FIXTURE_TEMPLATE.parent / f".unsupported-{tmp_path.name}.yaml"
-    path.write_text(json.dumps(template))
-    try:
-        deployer = TemplateDeployer(
-            path, lambda _service: _AnyClient(), region="us-east-1", account_id="123456789012",
-            stack_name="t", parameter_overrides={}, env_overrides={}, secret_values={},
-        )  # fmt: skip
-        with pytest.raises(TemplateError, match=message):
-            deployer.deploy()
-    finally:
-        path.unlink()
+    fixtures = FIXTURE_TEMPLATE.parent
+    if "CodeUri" in resource.get("Properties", {}):
+        resource["Properties"]["CodeUri"] = str(fixtures / resource["Properties"]["CodeUri"])
+    layer = {"Type": "AWS::Serverless::LayerVersion", "Properties": {"ContentUri": str(fixtures / "layers/common")}}
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps({"Resources": {"Extra": resource, "CommonLayer": layer}}))
+    deployer = TemplateDeployer(
+        path, lambda _service: _AnyClient(), region="us-east-1", account_id="123456789012",
+        stack_name="t", parameter_overrides={}, env_overrides={}, secret_values={},
+    )  # fmt: skip
+    with pytest.raises(TemplateError, match=message):
+        deployer.deploy()

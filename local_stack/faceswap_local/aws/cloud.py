@@ -167,6 +167,8 @@ class LocalCloud:
         ).deploy()
         for spec in self.deployment.functions.values():
             self._runtime.register(spec)
+        self._async_invoker.configs = self.deployment.async_configs
+        self._async_invoker.send_to_queue = self._send_to_queue
         self._pollers = SqsPollers(self.client("sqs"), self.invoke_batch, self._shutdown)
         for mapping in self.deployment.queue_sources:
             self._pollers.start(mapping)
@@ -268,6 +270,11 @@ class LocalCloud:
         if response.get("FunctionError"):
             raise FunctionInvocationError(logical_id, payload)
         return payload
+
+    def _send_to_queue(self, queue_arn: str, body: dict[str, Any]) -> None:
+        sqs = self.client("sqs")
+        queue_url = sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[1])["QueueUrl"]
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))
 
     def invoke_batch(self, function_name: str, event: dict[str, Any]) -> tuple[bool, Any]:
         """Synchronous Invoke by physical name, as an event source mapping does: (errored, payload)."""

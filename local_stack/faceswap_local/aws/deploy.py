@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .moto_patches import AsyncConfig
 from .template import (
     NO_VALUE,
     Intrinsics,
@@ -75,6 +76,7 @@ class Deployment:
     http_routes: dict[str, list[str]] = field(default_factory=dict)  # function logical id -> ["GET /v1/x/{id}"]
     queue_sources: list[QueueSource] = field(default_factory=list)
     cors: dict[str, Any] = field(default_factory=dict)  # the HTTP API's x-amazon-apigateway-cors, resolved
+    async_configs: dict[str, AsyncConfig] = field(default_factory=dict)  # function ARN -> EventInvokeConfig
 
 
 class TemplateDeployer:
@@ -384,6 +386,8 @@ class TemplateDeployer:
             Environment={"Variables": variables},
         )
         self.out.functions[logical_id] = spec
+        if "EventInvokeConfig" in props:
+            self.out.async_configs[spec.arn] = _async_config(logical_id, props["EventInvokeConfig"])
 
     def _layer_dir(self, function: str, layer_arn: Any) -> Path:
         for layer_id, python_dir in self.out.layer_dirs.items():
@@ -488,6 +492,14 @@ class TemplateDeployer:
             if key in props:
                 target[key] = props[key]
         events.put_targets(Rule=name, EventBusName=bus, Targets=[target])
+
+
+def _async_config(logical_id: str, config: dict[str, Any]) -> AsyncConfig:
+    destinations = config.get("DestinationConfig", {})
+    on_failure = destinations.get("OnFailure")
+    if set(destinations) - {"OnFailure"} or (on_failure and on_failure.get("Type") != "SQS"):
+        raise TemplateError(f"{logical_id}: only an SQS OnFailure destination is supported locally")
+    return AsyncConfig(int(config.get("MaximumRetryAttempts", 2)), on_failure["Destination"] if on_failure else None)
 
 
 def load_template_text(text: str) -> Any:

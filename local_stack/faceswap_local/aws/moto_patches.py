@@ -18,6 +18,7 @@ import time
 import types
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,6 +87,14 @@ class Clock:
         patches.set(retrier_decl, "time", types.SimpleNamespace(**{**vars(time), "sleep": _retry_sleep}))
 
 
+@dataclass(frozen=True)
+class AsyncConfig:
+    """A function's EventInvokeConfig: how often Lambda retries, and the SQS queue that gets what still failed."""
+
+    maximum_retry_attempts: int = 2
+    on_failure_queue_arn: str | None = None
+
+
 class AsyncInvoker:
     """Asynchronous Lambda invocations (S3 notifications, EventBridge targets) on tracked daemon threads."""
 
@@ -94,6 +103,8 @@ class AsyncInvoker:
         self._retry_delays = retry_delays
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self.configs: dict[str, AsyncConfig] = {}  # function ARN -> its EventInvokeConfig
+        self.send_to_queue: Callable[[str, dict[str, Any]], None] | None = None  # (queue ARN, message body)
 
     def invoke(self, account_id: str, function_arn: str, event: Any) -> None:
         thread = threading.Thread(
@@ -107,18 +118,23 @@ class AsyncInvoker:
     def _run(self, account_id: str, function_arn: str, event: Any) -> None:
         region = function_arn.split(":")[3]
         body = json.dumps(event)
-        for delay in (0.0, *self._retry_delays):
+        config = self.configs.get(function_arn, AsyncConfig())
+        attempts, result = 0, None
+        for delay in (0.0, *self._retry_delays[: config.maximum_retry_attempts]):
             self._clock.sleep(delay)
             if self._clock.shutdown.is_set():
                 return
             headers: dict[str, str] = {}
+            attempts += 1
             try:
                 function = get_lambda_backend(account_id, region).get_function(function_arn)
-                function.invoke(body, {"x-amz-invocation-type": "Event"}, headers)
+                result = function.invoke(body, {"x-amz-invocation-type": "Event"}, headers)
             except Exception:  # an async invocation has nobody to report to (as moto's own code)
                 return
             if "x-amz-function-error" not in headers:
                 return
+        if config.on_failure_queue_arn and self.send_to_queue is not None:
+            self.send_to_queue(config.on_failure_queue_arn, _failure_record(function_arn, event, attempts, result))
 
     def join(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -126,6 +142,23 @@ class AsyncInvoker:
             threads = list(self._threads)
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _failure_record(function_arn: str, event: Any, attempts: int, result: Any) -> dict[str, Any]:
+    """What Lambda sends to an on-failure destination."""
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"{function_arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": json.loads(result) if isinstance(result, (str, bytes)) and result else None,
+    }
 
 
 def install_async_s3_notifications(patches: PatchSet, invoker: AsyncInvoker) -> None:
