@@ -43,6 +43,7 @@ NOT_EMULATED = {
     "AWS::CloudWatch::Alarm": "no metrics locally",
     "AWS::S3::BucketPolicy": "no IAM evaluation locally",
     "AWS::SQS::QueuePolicy": "no IAM evaluation locally",
+    "AWS::Lambda::Permission": "no IAM evaluation locally",
     "AWS::Events::Archive": "no replay locally",
 }
 FUNCTION_PROPERTIES = {
