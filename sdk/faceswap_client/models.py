@@ -16,12 +16,12 @@ TERMINAL_STATUSES = frozenset({"succeeded", "failed"})
 WEBHOOK_EVENTS = ("succeeded", "failed")
 
 
-def _text(data: Mapping[str, Any], key: str) -> str | None:
+def read_text(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     return None if value is None else str(value)
 
 
-def _integer(data: Mapping[str, Any], key: str) -> int | None:
+def read_int(data: Mapping[str, Any], key: str) -> int | None:
     value = data.get(key)
     if isinstance(value, bool) or value is None:
         return None
@@ -31,7 +31,7 @@ def _integer(data: Mapping[str, Any], key: str) -> int | None:
         return None
 
 
-def _timestamp(data: Mapping[str, Any], key: str) -> datetime | None:
+def read_timestamp(data: Mapping[str, Any], key: str) -> datetime | None:
     """ISO-8601 (the API writes UTC with a `Z`) as an aware datetime; None when absent or unreadable."""
     value = data.get(key)
     if not isinstance(value, str) or not value:
@@ -42,7 +42,7 @@ def _timestamp(data: Mapping[str, Any], key: str) -> datetime | None:
         return None
 
 
-def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+def read_mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
     value = data.get(key)
     return value if isinstance(value, Mapping) else None
 
@@ -56,7 +56,7 @@ class JobError:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> JobError:
-        return cls(code=_text(data, "code") or "UNKNOWN", message=_text(data, "message") or "")
+        return cls(code=read_text(data, "code") or "UNKNOWN", message=read_text(data, "message") or "")
 
 
 @dataclass(frozen=True)
@@ -73,12 +73,12 @@ class JobResult:
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> JobResult:
         return cls(
-            url=_text(data, "url") or "",
-            sha256=(_text(data, "sha256") or "").lower(),
-            expires_at=_timestamp(data, "expires_at"),
-            content_type=_text(data, "content_type"),
-            size=_integer(data, "size"),
-            provider_sha256=_text(data, "provider_sha256"),
+            url=read_text(data, "url") or "",
+            sha256=(read_text(data, "sha256") or "").lower(),
+            expires_at=read_timestamp(data, "expires_at"),
+            content_type=read_text(data, "content_type"),
+            size=read_int(data, "size"),
+            provider_sha256=read_text(data, "provider_sha256"),
         )
 
 
@@ -99,13 +99,13 @@ class WebhookState:
     def from_api(cls, data: Mapping[str, Any]) -> WebhookState:
         events = data.get("events")
         return cls(
-            status=_text(data, "status") or "unknown",
-            host=_text(data, "host"),
+            status=read_text(data, "status") or "unknown",
+            host=read_text(data, "host"),
             events=tuple(str(event) for event in events) if isinstance(events, list) else (),
-            attempts=_integer(data, "attempts") or 0,
-            last_status_code=_integer(data, "last_status_code"),
-            last_attempt_at=_timestamp(data, "last_attempt_at"),
-            delivered_at=_timestamp(data, "delivered_at"),
+            attempts=read_int(data, "attempts") or 0,
+            last_status_code=read_int(data, "last_status_code"),
+            last_attempt_at=read_timestamp(data, "last_attempt_at"),
+            delivered_at=read_timestamp(data, "delivered_at"),
         )
 
 
@@ -125,8 +125,8 @@ class Provenance:
             c2pa=data.get("c2pa") is True,
             xmp=data.get("xmp") is True,
             watermark=data.get("watermark") is True,
-            digital_source_type=_text(data, "digital_source_type"),
-            watermark_payload=_text(data, "watermark_payload"),
+            digital_source_type=read_text(data, "digital_source_type"),
+            watermark_payload=read_text(data, "watermark_payload"),
         )
 
 
@@ -142,13 +142,13 @@ class UploadForm:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> UploadForm:
-        fields = _mapping(data, "fields") or {}
+        fields = read_mapping(data, "fields") or {}
         return cls(
-            url=_text(data, "url") or "",
+            url=read_text(data, "url") or "",
             fields={str(name): str(value) for name, value in fields.items()},
-            content_type=_text(data, "content_type") or str(fields.get("Content-Type", "")),
-            max_bytes=_integer(data, "max_bytes") or 5 * 1024 * 1024,
-            expires_at=_timestamp(data, "expires_at"),
+            content_type=read_text(data, "content_type") or str(fields.get("Content-Type", "")),
+            max_bytes=read_int(data, "max_bytes") or 5 * 1024 * 1024,
+            expires_at=read_timestamp(data, "expires_at"),
         )
 
 
@@ -193,22 +193,22 @@ class Job:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Job:
-        error = _mapping(data, "error")
-        result = _mapping(data, "result")
-        webhook = _mapping(data, "webhook")
-        provenance = _mapping(data, "provenance")
-        uploads = _mapping(data, "uploads") or {}
+        error = read_mapping(data, "error")
+        result = read_mapping(data, "result")
+        webhook = read_mapping(data, "webhook")
+        provenance = read_mapping(data, "provenance")
+        uploads = read_mapping(data, "uploads") or {}
         return cls(
-            job_id=_text(data, "job_id") or "",
-            status=_text(data, "status") or "unknown",
-            origin=_text(data, "origin"),
-            client_reference=_text(data, "client_reference"),
-            created_at=_timestamp(data, "created_at"),
-            updated_at=_timestamp(data, "updated_at"),
-            queued_at=_timestamp(data, "queued_at"),
-            submitted_at=_timestamp(data, "submitted_at"),
-            completed_at=_timestamp(data, "completed_at"),
-            polls=_integer(data, "polls") or 0,
+            job_id=read_text(data, "job_id") or "",
+            status=read_text(data, "status") or "unknown",
+            origin=read_text(data, "origin"),
+            client_reference=read_text(data, "client_reference"),
+            created_at=read_timestamp(data, "created_at"),
+            updated_at=read_timestamp(data, "updated_at"),
+            queued_at=read_timestamp(data, "queued_at"),
+            submitted_at=read_timestamp(data, "submitted_at"),
+            completed_at=read_timestamp(data, "completed_at"),
+            polls=read_int(data, "polls") or 0,
             error=JobError.from_api(error) if error is not None else None,
             result=JobResult.from_api(result) if result is not None else None,
             webhook=WebhookState.from_api(webhook) if webhook is not None else None,
@@ -233,7 +233,7 @@ class Page:
         jobs = (
             tuple(Job.from_api(item) for item in items if isinstance(item, Mapping)) if isinstance(items, list) else ()
         )
-        return cls(items=jobs, next_cursor=_text(data, "next_cursor") or None)
+        return cls(items=jobs, next_cursor=read_text(data, "next_cursor") or None)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 import standardwebhooks
 
 from faceswap_client.errors import WebhookVerificationError
-from faceswap_client.models import _integer, _mapping, _text, _timestamp
+from faceswap_client.models import read_int, read_mapping, read_text, read_timestamp
 
 
 @dataclass(frozen=True)
@@ -30,33 +30,33 @@ class WebhookEvent:
 
     @property
     def job_id(self) -> str:
-        return _text(self.data, "job_id") or ""
+        return read_text(self.data, "job_id") or ""
 
     @property
     def status(self) -> str | None:
-        return _text(self.data, "status")
+        return read_text(self.data, "status")
 
     @property
     def result_url(self) -> str | None:
         """A presigned GET of the result (succeeded jobs), valid until `result_url_expires_at`."""
-        return _text(self.data, "result_url")
+        return read_text(self.data, "result_url")
 
     @property
     def result_url_expires_at(self) -> datetime | None:
-        return _timestamp(self.data, "result_url_expires_at")
+        return read_timestamp(self.data, "result_url_expires_at")
 
     @property
     def result_sha256(self) -> str | None:
-        result = _mapping(self.data, "result") or {}
-        return _text(result, "sha256")
+        result = read_mapping(self.data, "result") or {}
+        return read_text(result, "sha256")
 
     @property
     def result_size(self) -> int | None:
-        return _integer(_mapping(self.data, "result") or {}, "size")
+        return read_int(read_mapping(self.data, "result") or {}, "size")
 
     @property
     def error_code(self) -> str | None:
-        return _text(_mapping(self.data, "error") or {}, "code")
+        return read_text(read_mapping(self.data, "error") or {}, "code")
 
 
 def _webhook_for(secret: str) -> standardwebhooks.Webhook:
@@ -122,6 +122,6 @@ def _event(headers: Mapping[str, str], payload: Any) -> WebhookEvent:
     return WebhookEvent(
         id=_header(headers, "webhook-id"),
         type=str(payload.get("type") or ""),
-        timestamp=_timestamp(payload, "timestamp"),
+        timestamp=read_timestamp(payload, "timestamp"),
         data=data if isinstance(data, Mapping) else {},
     )

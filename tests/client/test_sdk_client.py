@@ -4,11 +4,12 @@ idempotent calls only, listing across pages, webhook state and redelivery."""
 from __future__ import annotations
 
 import hashlib
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ from faceswap_client import (
     WaitTimeout,
     Webhook,
 )
+from faceswap_client.transport import parse_retry_after
 
 from tests.client.conftest import WebhookReceiver
 from tests.client.fake_faceswap_api import GOOD_TOKEN, OTHER_TOKEN, RESULT_BYTES, FakeServer
@@ -303,3 +305,22 @@ def test_the_package_is_typed_and_mypy_strict_clean():
         check=False,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date():
+    now = datetime(2026, 5, 4, 10, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("7", lambda: now) == 7.0
+    assert parse_retry_after("Mon, 04 May 2026 10:00:30 GMT", lambda: now) == 30.0
+    assert parse_retry_after("Mon, 04 May 2026 09:00:00 GMT", lambda: now) == 0.0
+    assert parse_retry_after("soon", lambda: now) is None and parse_retry_after(None) is None
+
+
+def test_a_server_that_never_answers_is_a_timeout_sentence():
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)  # accepts the connection into its backlog, never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        client = Client(url, GOOD_TOKEN, timeout=0.3, retry=RetryPolicy(max_retries=0))
+        with client, pytest.raises(NetworkError) as error:
+            client.get("0" * 32)
+    assert str(error.value) == f"cannot connect to the API at {url}: it did not answer within 0.3 s"
