@@ -20,6 +20,7 @@ from faceswap_client.errors import (
     ChecksumMismatch,
     Conflict,
     FaceSwapError,
+    InvalidImage,
     JobFailed,
     ResultNotReady,
     ServerError,
@@ -196,12 +197,23 @@ class Client:
         if missing:
             raise FaceSwapError(f"job {job.job_id} has no upload form for {', '.join(missing)} (already uploaded?)")
         for role, image in images.items():
+            self._check_form(job.uploads[role], image, role)
+        for role, image in images.items():
             self._upload(job.uploads[role], image, role)
+
+    @staticmethod
+    def _check_form(form: UploadForm, image: LocalImage, role: str) -> None:
+        if image.size > form.max_bytes:
+            raise InvalidImage(f"{role} image: {image.size} bytes is over the form's {form.max_bytes} bytes limit")
+        if form.content_type and image.content_type != form.content_type:
+            # S3 would refuse it by the form's policy; say why instead.
+            raise InvalidImage(
+                f"{role} image: it is {image.content_type} but the job was created for {form.content_type} "
+                f"(create it with {role}_content_type={image.content_type!r})"
+            )
 
     def _upload(self, form: UploadForm, image: LocalImage, role: str) -> None:
         """POST the image with its presigned form: every form field first, the file last (S3 requires it)."""
-        if image.size > form.max_bytes:
-            raise StorageError(f"the {role} image is over the form's {form.max_bytes} bytes limit", 413)
         # Posting the same bytes to the same key again is harmless, so uploads are retried like idempotent calls.
         response = self._storage.request(
             "POST",
@@ -384,8 +396,9 @@ class Client:
             missing = {"target", "template"} - set(created.uploads)
             if missing:
                 raise ServerError(201, None, f"the API gave no upload forms for job {created.job_id}")
-            self._upload(created.uploads["target"], target_image, "target")
-            self._upload(created.uploads["template"], template_image, "template")
+            for role, image in (("target", target_image), ("template", template_image)):
+                self._check_form(created.uploads[role], image, role)
+                self._upload(created.uploads[role], image, role)
             job = self._start_when_uploaded(created.job_id, poll_interval)
         else:
             # An idempotent replay of a job that already started: follow it, never upload or start it again.

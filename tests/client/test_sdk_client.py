@@ -324,3 +324,19 @@ def test_a_server_that_never_answers_is_a_timeout_sentence():
         with client, pytest.raises(NetworkError) as error:
             client.get("0" * 32)
     assert str(error.value) == f"cannot connect to the API at {url}: it did not answer within 0.3 s"
+
+
+def test_step_by_step_create_upload_start_wait(client: Client, api: FakeServer, photos, tmp_path: Path):
+    job = client.create(target_content_type="image/jpeg", template_content_type="image/jpeg")
+    with pytest.raises(InvalidImage, match="template image: it is image/png but the job was created for image/jpeg"):
+        client.upload(job, target=photos[0], template=photos[1])
+    assert api.state.upload_parts == []  # nothing was sent: both images are checked first
+    job = client.create(target_content_type="image/jpeg", template_content_type="image/png")
+    with pytest.raises(Conflict) as early:
+        client.start(job)
+    assert early.value.code == "UPLOADS_INCOMPLETE"
+    client.upload(job, target=photos[0], template=photos[1].read_bytes())
+    started = client.start(job.job_id)
+    assert started.status == "queued" and started.uploads == {}
+    finished = client.wait(started, poll_interval=0.01)
+    assert finished.succeeded and client.download(finished, tmp_path / "r.png").size == len(RESULT_BYTES)
