@@ -172,6 +172,10 @@ def test_the_fake_api_speaks_the_openapi_contract(api: FakeServer, photos):
     assert [job["status"] for job in seen] == ["queued", "processing", "succeeded"]
     for job in seen:
         assert not list(component_validator("Job").iter_errors(documented(job, "Job")))
+    listing = session.get(f"{api.url}/v1/swaps", params={"limit": 5}, timeout=5).json()
+    assert set(listing) == {"items", "next_cursor"} and listing["items"][0]["job_id"] == job_id
+    for job in listing["items"]:
+        assert not list(component_validator("Job").iter_errors(documented(job, "Job")))
     missing = session.get(f"{api.url}/v1/swaps/{'f' * 32}", timeout=5)
     assert missing.status_code == 404
     assert not list(component_validator("ErrorResponse").iter_errors(missing.json()))

@@ -110,3 +110,15 @@ def test_network_errors_are_one_plain_sentence(photos, tmp_path: Path, faceswap)
         )
         for internal in ("urllib3", "HTTPConnection", "Max retries", "0x", "Errno"):
             assert internal not in run.err
+
+
+def test_list_beyond_one_page_asks_for_exactly_what_is_left(api: FakeServer, faceswap):
+    created = create_jobs(api, 130)
+    run = faceswap("list", "--limit", "120", "--api", api.url)
+    assert run.code == 0, run.err
+    assert [line.split()[0] for line in run.out.splitlines()] == [f"job_id={j}" for j in created[::-1][:120]]
+    listed = [r["path"] for r in api.state.requests if r["method"] == "GET" and r["path"].startswith("/v1/swaps?")]
+    assert [path.split("limit=")[1].split("&")[0] for path in listed] == ["100", "20"]
+    cursor = run.err.split("--cursor ")[1].split()[0]
+    rest = faceswap("list", "--all", "--cursor", cursor, "--api", api.url)
+    assert len(rest.out.splitlines()) == 10
