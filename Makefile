@@ -18,7 +18,7 @@ help:
 	@echo "make soak   - the full fault-injection soak (300+ jobs)"
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements/dev.txt requirements/sdk.txt layers/common/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements/dev.txt
