@@ -12,22 +12,19 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, sync_playwright
 
-REPO = Path(__file__).resolve().parents[2]
-PLAYGROUND = REPO / "playground"
+from tests.browser.helpers import PLAYGROUND, REPO, BrowserPage, Served, StaticSite, free_port
+
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 15.0
 # Chromium must not try to reach anything outside this machine (updates, sync, field trials).
@@ -42,23 +39,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
-
-
-@dataclass
-class StaticSite:
-    """The playground folder as plain static files (any web server would do), on its own origin."""
-
-    url: str
-    server: ThreadingHTTPServer
 
 
 def _static_site() -> Iterator[StaticSite]:
@@ -83,32 +66,6 @@ def static_site() -> Iterator[StaticSite]:
 def foreign_site() -> Iterator[StaticSite]:
     """Not listed in the stack's CORS origins."""
     yield from _static_site()
-
-
-@dataclass
-class Served:
-    api_url: str
-    token: str
-    outputs: dict[str, str]
-    access_key: str
-    secret_key: str
-    lines: list[str] = field(default_factory=list)
-
-    def s3(self) -> Any:
-        return boto3.client(
-            "s3",
-            endpoint_url=self.outputs["AwsEndpointUrl"],
-            region_name=self.outputs["Region"],
-            aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key,
-        )
-
-    def keys(self, prefix: str) -> list[str]:
-        listing = self.s3().list_objects_v2(Bucket=self.outputs["BucketName"], Prefix=prefix)
-        return [item["Key"] for item in listing.get("Contents", [])]
-
-    def object_bytes(self, key: str) -> bytes:
-        return self.s3().get_object(Bucket=self.outputs["BucketName"], Key=key)["Body"].read()
 
 
 def _pump(stream: Any, lines: list[str], ready: threading.Event) -> None:
@@ -179,13 +136,6 @@ def browser(chromium_path: str) -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
-
-
-@dataclass
-class BrowserPage:
-    page: Page
-    requests: list[str]
-    console_errors: list[str]
 
 
 @pytest.fixture

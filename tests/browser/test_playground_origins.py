@@ -8,7 +8,7 @@ from pathlib import Path
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import BrowserPage, Served, StaticSite
+from tests.browser.helpers import BrowserPage, Served, StaticSite
 
 SWAP_TIMEOUT_MS = 120_000
 

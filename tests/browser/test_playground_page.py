@@ -12,7 +12,7 @@ import requests
 import yaml
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.browser.conftest import PLAYGROUND, REPO, BrowserPage, Served
+from tests.browser.helpers import PLAYGROUND, REPO, BrowserPage, Served
 
 TIMES = "\u00d7"  # the multiplication sign the page writes between width and height
 PAGE_BUDGET_BYTES = 150 * 1024

@@ -10,7 +10,7 @@ from pathlib import Path
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import BrowserPage, Served
+from tests.browser.helpers import BrowserPage, Served
 
 SWAP_TIMEOUT_MS = 120_000
 TIMES = "\u00d7"  # the multiplication sign the page writes between width and height
