@@ -75,14 +75,17 @@ def test_an_origin_missing_from_the_cors_origins_is_named(
         f"Could not reach the API at {served.api_url}. Check that it is running and that this page's address "
         f"({foreign_site.url}) is in the stack's CorsAllowedOrigins."
     )
-    # The API itself answers, just not to this origin: its preflight carries no CORS headers for it.
-    preflight = requests.options(
-        served.api_url + "/v1/swaps/" + "0" * 32,
-        headers={"Origin": foreign_site.url, "Access-Control-Request-Method": "GET",
-                 "Access-Control-Request-Headers": "authorization"},
-        timeout=10,
-    )  # fmt: skip
-    assert preflight.status_code == 204 and "access-control-allow-origin" not in preflight.headers
+    # The API answers preflights itself (no route takes OPTIONS), with CORS headers for listed origins only.
+    for origin, allowed in ((served.api_url, True), (foreign_site.url, False)):
+        preflight = requests.options(
+            served.api_url + "/v1/swaps/" + "0" * 32,
+            headers={"Origin": origin, "Access-Control-Request-Method": "DELETE",
+                     "Access-Control-Request-Headers": "authorization"},
+            timeout=10,
+        )  # fmt: skip
+        assert preflight.status_code == 204
+        assert preflight.headers.get("access-control-allow-origin") == (origin if allowed else None), preflight.headers
+        assert ("DELETE" in preflight.headers.get("access-control-allow-methods", "")) is allowed
 
 
 def test_the_local_bucket_answers_cors_only_for_listed_origins(
