@@ -21,7 +21,9 @@ def api_get(served: Served, path: str) -> requests.Response:
 
 
 def open_served_page(page: Page, served: Served) -> None:
-    page.goto(served.api_url + "/")
+    printed = [line.split()[1] for line in served.lines if line.strip().startswith("Playground ")]
+    assert printed == [served.api_url + "/"], "serve prints the page's address"
+    page.goto(printed[0])
     expect(page.locator("#connection-summary")).to_have_text(f"Signed in to {served.api_url} (local token).")
     expect(page.locator("#connection")).to_be_hidden()
 
