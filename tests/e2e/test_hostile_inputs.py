@@ -403,9 +403,9 @@ def test_unknown_api_path_is_route_not_found(e2e: E2E, mallory: Caller, no_new_j
     assert_api_error(status, body, 404, "ROUTE_NOT_FOUND")
 
 
-@pytest.mark.parametrize("path", ["/../etc/passwd", "/v2/swaps", "/v1/", "/"])
+@pytest.mark.parametrize("path", ["/../etc/passwd", "/v2/swaps", "/v1/", "/v1"])
 def test_path_without_a_route_is_the_gateways_404(e2e: E2E, mallory: Caller, path: str):
-    """No route matches (`ANY /v1/{proxy+}` needs a segment): the gateway answers itself, like API Gateway."""
+    """No route matches (`/v1/{proxy+}` needs a segment; `/` is the playground): the gateway answers itself."""
     status, body = raw_request(e2e.stack.api_url, "GET", path, {"Authorization": f"Bearer {mallory.token}"})
     assert status == 404 and body == {"message": "Not Found"}
 

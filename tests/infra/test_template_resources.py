@@ -33,7 +33,8 @@ ROUTES = {
     ("get", "/v1/swaps/{job_id}"),
     ("delete", "/v1/swaps/{job_id}"),
     ("post", "/v1/swaps/{job_id}/start"),
-    ("x-amazon-apigateway-any-method", "/v1/{proxy+}"),
+    # Every method but OPTIONS (CORS preflights are answered by API Gateway, without the authorizer).
+    *((method, "/v1/{proxy+}") for method in ("get", "post", "put", "patch", "delete", "head")),
 }
 
 

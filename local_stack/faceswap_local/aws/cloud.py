@@ -22,6 +22,7 @@ from . import moto_patches
 from .deploy import Deployment, TemplateDeployer
 from .endpoint import LocalEndpoint
 from .event_tap import EventTap
+from .s3_cors import S3CorsMiddleware
 from .s3_post_policy import PostPolicyMiddleware
 from .sqs_poller import SqsPollers
 from .workers import DEFAULT_MAX_SANDBOXES, InvocationRecord, InvokeHook, LambdaRuntime, LogSink
@@ -124,7 +125,9 @@ class LocalCloud:
 
         moto_patches.install_bucket_cors_only(self._patches)  # before the server builds its service applications
         secrets = {_FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]: _FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
-        self._server = LocalEndpoint(self.host, self.port, lambda app: PostPolicyMiddleware(app, secrets))
+        self._server = LocalEndpoint(
+            self.host, self.port, lambda app: S3CorsMiddleware(PostPolicyMiddleware(app, secrets))
+        )
         self._server.start()
         self.endpoint_url = self._server.url
         # The interpreter's own clients go to http://localhost:$MOTO_PORT (default 5000, maybe somebody else's).
