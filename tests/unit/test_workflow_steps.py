@@ -56,7 +56,8 @@ def queued_job(fake_aws) -> str:
 
 
 def use(monkeypatch, provider: ScriptedProvider) -> ScriptedProvider:
-    monkeypatch.setattr(factory, "client", lambda: provider)
+    monkeypatch.setattr(factory, "client", lambda key=None: provider)
+    monkeypatch.setattr(factory, "api_key", lambda: "test-key")
     return provider
 
 
@@ -111,6 +112,78 @@ def test_permanent_submit_errors_fail_with_the_mapped_code(queued_job, monkeypat
     with pytest.raises(JobFailure) as failure:
         Steps().submit(queued_job)
     assert failure.value.error.code == error.job_error_code == "PROVIDER_NO_CREDITS"
+
+
+class KeyReadingProvider(ScriptedProvider):
+    """Reads the API key the way the real client does: from the factory's secret reader, when it calls."""
+
+    def __init__(self, submits: list, key: str | None) -> None:
+        super().__init__(submits)
+        self.keys: list[str] = []
+        self.key = key
+
+    def submit(self, target, template):
+        self.keys.append(self.key if self.key is not None else factory.api_key())
+        return super().submit(target, template)
+
+
+def with_secret(monkeypatch, fake_aws, provider: KeyReadingProvider, **secret) -> str:
+    """The real secret reader against a secret in moto; the provider double is built with the key it is given."""
+    import boto3
+
+    arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="provider-key", **secret)["ARN"]
+    monkeypatch.setenv("PROVIDER_API_KEY_SECRET_ARN", arn)
+
+    def build(key=None):
+        provider.key = key
+        return provider
+
+    monkeypatch.setattr(factory, "client", build)
+    return arn
+
+
+@pytest.mark.parametrize("secret", [{}, {"SecretString": "   "}], ids=["secret-without-value", "empty-secret"])
+def test_a_missing_api_key_fails_the_job_auth_failed_without_marking_a_submit(
+    queued_job, monkeypatch, fake_aws, secret
+):
+    provider = KeyReadingProvider(["task-1"], key=None)
+    with_secret(monkeypatch, fake_aws, provider, **secret)
+    with pytest.raises(JobFailure) as failure:
+        Steps().submit(queued_job)
+    assert failure.value.error.code == "PROVIDER_AUTH_FAILED"
+    assert "put it into" in failure.value.error.message
+    assert provider.submit_calls == 0
+    assert not JobStore().get(queued_job).submit_in_flight  # a later attempt (once the key is stored) may submit
+
+
+def test_a_throttled_secret_read_is_retried_and_the_submit_then_goes_out_once(queued_job, monkeypatch, fake_aws):
+    from botocore.stub import Stubber
+    from faceswap.adapters import aws_clients
+    from faceswap.domain.errors import SecretUnavailableError, TransientError
+
+    provider = KeyReadingProvider(["task-1"], key=None)
+    with_secret(monkeypatch, fake_aws, provider, SecretString="the-key")
+    with Stubber(aws_clients.client("secretsmanager")) as stub:
+        stub.add_client_error("get_secret_value", service_error_code="ThrottlingException", http_status_code=400)
+        with pytest.raises(SecretUnavailableError) as error:
+            Steps().submit(queued_job)
+    assert isinstance(error.value, TransientError)
+    assert provider.submit_calls == 0 and not JobStore().get(queued_job).submit_in_flight
+    Steps().submit(queued_job)  # the state machine's retry
+    assert provider.submit_calls == 1 and provider.keys == ["the-key"]
+    assert JobStore().get(queued_job).provider_task_id == "task-1"
+
+
+def test_secret_reads_that_cannot_be_retried_stay_errors(fake_aws, monkeypatch):
+    from botocore.stub import Stubber
+    from faceswap.adapters import aws_clients
+
+    monkeypatch.setenv("PROVIDER_API_KEY_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:x")
+    with Stubber(aws_clients.client("secretsmanager")) as stub:
+        stub.add_client_error("get_secret_value", service_error_code="AccessDeniedException", http_status_code=400)
+        with pytest.raises(Exception) as error:
+            factory.api_key()
+    assert type(error.value).__name__ == "GetParameterError"
 
 
 def test_query_reports_running_then_succeeded_and_counts_polls(queued_job, monkeypatch):

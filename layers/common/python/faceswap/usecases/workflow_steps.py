@@ -107,10 +107,15 @@ class Steps:
                 "An earlier submission was sent but its outcome is unknown; not resubmitting.",
             )
         files = [self._upload_file(job, role) for role in ROLES]
+        # Before the in-flight marker: a missing key or a throttled Secrets Manager must leave the job resubmittable.
+        try:
+            key = factory.api_key()
+        except ProviderPermanentError as error:
+            raise JobFailure(error.job_error_code, error.message) from error
         if self.store.begin_submit(job_id) is None:
             return self.submit_after_conflict(job_id)
         try:
-            submitted = factory.client().submit(files[0], files[1])
+            submitted = factory.client(key).submit(files[0], files[1])
         except ProviderOutcomeUnknown as error:
             # Leave the marker: the provider may have accepted (and charged); a retry must not send again.
             raise JobFailure("PROVIDER_OUTCOME_UNKNOWN", error.message) from error
@@ -281,6 +286,10 @@ _EXHAUSTED = {
     "ProviderTransientError": ("PROVIDER_UNAVAILABLE", "The provider kept failing; gave up after retries."),
     "ResultUnavailableError": ("RESULT_UNAVAILABLE", "The result could not be downloaded; gave up after retries."),
     "ProviderOutcomeUnknown": ("PROVIDER_OUTCOME_UNKNOWN", "The submission's outcome is unknown."),
+    "SecretUnavailableError": (
+        "PROVIDER_UNAVAILABLE",
+        "The provider's API key could not be read from Secrets Manager; gave up after retries.",
+    ),
 }
 
 
