@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from faceswap.adapters.job_table import JobStore
@@ -301,3 +302,95 @@ def test_inline_waiting_stops_at_its_budget_and_when_the_lambda_is_short_of_time
     assert short_of_time["status"] == "running" and provider.query_calls == 1
     monkeypatch.setenv("POLL_INLINE_SECONDS", "0")
     assert Steps().query(queued_job)["status"] == "running" and provider.query_calls == 2
+
+
+class TricklingResult:
+    """A result URL on 127.0.0.1 that sends a PNG one byte every 0.1 s (a slow but healthy download)."""
+
+    def __init__(self, body_bytes: int = 60) -> None:
+        import http.server
+        import threading
+
+        self.requests = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.requests += 1
+                body = b"\x89PNG\r\n\x1a\n" + b"\0" * body_bytes
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for index in range(len(body)):
+                        self.wfile.write(body[index : index + 1])
+                        self.wfile.flush()
+                        time.sleep(0.1)
+                except OSError:
+                    pass  # the client gave up
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/result.png"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def processing_job(queued_job, monkeypatch) -> str:
+    monkeypatch.setenv("ALLOW_INSECURE_RESULT_URLS", "true")
+    JobStore().record_submitted(queued_job, "task-1")
+    return queued_job
+
+
+def lambda_clock(budget_ms: int):
+    """A Lambda context's get_remaining_time_in_millis, counting down in real time from `budget_ms`."""
+    started = time.monotonic()
+    return lambda: int(budget_ms - (time.monotonic() - started) * 1000)
+
+
+def test_archive_leaves_time_to_store_record_and_announce(processing_job, monkeypatch, fake_aws):
+    from faceswap.domain.errors import ResultUnavailableError
+    from faceswap.usecases import workflow_steps
+
+    monkeypatch.setattr(workflow_steps, "ARCHIVE_MIN_DOWNLOAD_SECONDS", 0.5)
+    server = TricklingResult()
+    try:
+        remaining = lambda_clock(int((workflow_steps.ARCHIVE_RESERVE_SECONDS + 1.5) * 1000))
+        started = time.monotonic()
+        with pytest.raises(ResultUnavailableError):  # retried by the state machine in a fresh invocation
+            Steps().archive(processing_job, server.url, remaining)
+        assert time.monotonic() - started < 3.0, "the download ran past its budget"
+        assert remaining() / 1000 > workflow_steps.ARCHIVE_RESERVE_SECONDS - 1.5
+    finally:
+        server.close()
+    assert JobStore().get(processing_job).status == "processing"
+    assert "Contents" not in fake_aws.s3.list_objects_v2(Bucket=BUCKET, Prefix="results/")
+
+
+def test_archive_starts_no_download_without_time_for_one(processing_job, fake_aws):
+    from faceswap.domain.errors import ResultUnavailableError
+
+    server = TricklingResult()
+    try:
+        with pytest.raises(ResultUnavailableError, match="fresh invocation"):
+            Steps().archive(processing_job, server.url, lambda_clock(21_000))
+    finally:
+        server.close()
+    assert server.requests == 0
+
+
+def test_archive_with_time_to_spare_stores_the_whole_result(processing_job, fake_aws):
+    server = TricklingResult(body_bytes=4)
+    try:
+        outcome = Steps().archive(processing_job, server.url, lambda_clock(60_000))
+    finally:
+        server.close()
+    assert outcome["status"] == "succeeded" and outcome["result"]["size"] == 12
