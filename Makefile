@@ -65,8 +65,11 @@ test: venv tools samples layer-wheels
 	$(BIN)/ruff check .
 	FACESWAP_TOOLS=$(abspath $(TOOLS)) $(BIN)/python -m pytest -q
 
-build: tools
-	$(TOOLS)/sam/bin/sam build --build-dir .aws-sam/build
+# Self-sufficient: the layer's makefile runs pip from our venv (never the system python3, which may lack pip), and
+# its wheels are fetched beforehand, so that sam build itself needs no network once they are cached.
+BUILD_DIR ?= .aws-sam/build
+build: tools venv layer-wheels
+	SAM_CLI_TELEMETRY=0 PYTHON=$(abspath $(BIN)/python) $(TOOLS)/sam/bin/sam build --build-dir $(BUILD_DIR)
 
 bench: venv samples
 	# Dev-only: dlib's face descriptor for the engine's identity check (large; only the benchmark needs it).
