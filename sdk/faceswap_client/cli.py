@@ -124,10 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds between polls with --follow (default %(default)s)",
     )
+
+    from faceswap_client import smoke
+
+    smoke.add_arguments(command("smoke", "check a deployed (or the local) stack end to end"))
     return parser
 
 
 def run(args: argparse.Namespace, console: commands.Console) -> int:
+    if args.command == "smoke":
+        from faceswap_client import smoke
+
+        return smoke.run_command(args, console.out, console.err)
     auth = build_auth(args.auth, api_url=args.api, token=args.token, region=args.region, profile=args.profile)
     api = FaceSwapApi(args.api, auth, timeout=args.request_timeout)
     if args.command == "swap":
