@@ -394,3 +394,21 @@ def test_archive_with_time_to_spare_stores_the_whole_result(processing_job, fake
     finally:
         server.close()
     assert outcome["status"] == "succeeded" and outcome["result"]["size"] == 12
+
+
+def test_query_retries_a_throttled_secret_read_and_fails_auth_without_a_key(processing_job, monkeypatch, fake_aws):
+    """Query reads the key through the real client: a throttle is the retried error, no key a recorded failure."""
+    import boto3
+    from botocore.stub import Stubber
+    from faceswap.adapters import aws_clients
+    from faceswap.domain.errors import SecretUnavailableError
+
+    monkeypatch.setenv("PROVIDER_BASE_URL", "http://127.0.0.1:9")  # never reached: the key read comes first
+    arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="no-value-yet")["ARN"]
+    monkeypatch.setenv("PROVIDER_API_KEY_SECRET_ARN", arn)
+    with Stubber(aws_clients.client("secretsmanager")) as stub:
+        stub.add_client_error("get_secret_value", service_error_code="ThrottlingException", http_status_code=400)
+        with pytest.raises(SecretUnavailableError):
+            Steps().query(processing_job)
+    poll = Steps().query(processing_job)
+    assert poll["status"] == "failed" and poll["error"]["code"] == "PROVIDER_AUTH_FAILED"
