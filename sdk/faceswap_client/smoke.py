@@ -444,7 +444,11 @@ def run_command(args: Any, out: TextIO, err: TextIO) -> int:
         err.write(f"faceswap: {SPEND_WARNING}\n")
         return 2
     session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
-    outputs = outputs_from_file(args.outputs) if args.outputs else outputs_from_cloudformation(args.stack, session)
+    try:
+        outputs = outputs_from_file(args.outputs) if args.outputs else outputs_from_cloudformation(args.stack, session)
+    except Exception as error:  # no such stack or file, no credentials, access denied: say which, briefly
+        err.write(f"faceswap: cannot read the stack's outputs: {type(error).__name__}: {error}\n")
+        return 1
     if outputs.get("Region") and outputs["Region"] != session.region_name:
         session = boto3.session.Session(profile_name=args.profile, region_name=outputs["Region"])
     auth = build_auth(
@@ -457,7 +461,8 @@ def run_command(args: Any, out: TextIO, err: TextIO) -> int:
     if args.yes:
         err.write("faceswap: running one real swap (one provider call)\n")
     options = SmokeOptions(spend_provider_call=args.yes, timeout=args.timeout, request_timeout=args.request_timeout)
-    report = SmokeTest(outputs, auth=auth, aws=session, options=options, progress=None).run()
+    progress = None if args.json else (lambda line: err.write(f"faceswap: {line}\n"))
+    report = SmokeTest(outputs, auth=auth, aws=session, options=options, progress=progress).run()
     if args.json:
         out.write(json.dumps({"passed": report.passed, "checks": [vars(check) for check in report.checks]}) + "\n")
     else:
