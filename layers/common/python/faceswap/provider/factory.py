@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as SdkConnectionError
 
 from faceswap.adapters import aws_clients
 from faceswap.config import settings
@@ -57,7 +58,7 @@ def api_key() -> str:
                 raise SecretUnavailableError(f"Secrets Manager: {code}") from error
             if code in _NO_VALUE_CODES:
                 raise _missing_key("the secret has no value") from error
-        if isinstance(cause, ConnectionError | HTTPClientError):
+        if isinstance(cause, SdkConnectionError | HTTPClientError):
             raise SecretUnavailableError(f"Secrets Manager: {type(cause).__name__}") from error
         raise
     key = value if isinstance(value, str) else value.decode()
