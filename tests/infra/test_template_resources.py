@@ -33,7 +33,7 @@ ROUTES = {
     ("get", "/v1/swaps/{job_id}"),
     ("delete", "/v1/swaps/{job_id}"),
     ("post", "/v1/swaps/{job_id}/start"),
-    ("x-amazon-apigateway-any-method", "/v1/{proxy+}"),
+    *((method, "/v1/{proxy+}") for method in ("get", "post", "put", "patch", "delete", "head")),
 }
 
 

@@ -95,3 +95,7 @@ class StorageTransientError(TransientError):
 
 class ResultUnavailableError(TransientError):
     """The result URL could not be read right now (5xx, timeout); the URL itself may still be fine."""
+
+
+class SecretUnavailableError(TransientError):
+    """Secrets Manager throttled or could not be reached while reading the provider's API key."""

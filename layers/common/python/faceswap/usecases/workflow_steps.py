@@ -31,6 +31,12 @@ from faceswap.provider.ailabtools import (
 from faceswap.usecases.job_endings import announce_once, fail_job
 
 RUNNING, DONE, FAILED_POLL, TIMED_OUT = "running", "succeeded", "failed", "timed_out"
+# Archive keeps this much of its invocation for what follows the download: store the result in S3 (up to 25 MiB),
+# record it on the job, announce it. A download that would eat into it stops and is retried in a fresh invocation.
+ARCHIVE_RESERVE_SECONDS = 20.0
+# Below this much time for the download, do not start one: the step is retried with a whole invocation.
+ARCHIVE_MIN_DOWNLOAD_SECONDS = 5.0
+ARCHIVE_MAX_DOWNLOAD_SECONDS = 120.0
 
 
 def poll_state(
@@ -107,10 +113,15 @@ class Steps:
                 "An earlier submission was sent but its outcome is unknown; not resubmitting.",
             )
         files = [self._upload_file(job, role) for role in ROLES]
+        # Before the in-flight marker: a missing key or a throttled Secrets Manager must leave the job resubmittable.
+        try:
+            key = factory.api_key()
+        except ProviderPermanentError as error:
+            raise JobFailure(error.job_error_code, error.message) from error
         if self.store.begin_submit(job_id) is None:
             return self.submit_after_conflict(job_id)
         try:
-            submitted = factory.client().submit(files[0], files[1])
+            submitted = factory.client(key).submit(files[0], files[1])
         except ProviderOutcomeUnknown as error:
             # Leave the marker: the provider may have accepted (and charged); a retry must not send again.
             raise JobFailure("PROVIDER_OUTCOME_UNKNOWN", error.message) from error
@@ -194,7 +205,8 @@ class Steps:
         return poll_state(TIMED_OUT, polls, error={"code": "JOB_TIMED_OUT", "message": message})
 
     # -- Archive: keep the result in our bucket, then announce it ----------------------------------------------
-    def archive(self, job_id: str, result_url: str) -> dict[str, Any]:
+    def archive(self, job_id: str, result_url: str, remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
+        """`remaining_ms`: the Lambda context's remaining time; the download gets what is left after the reserve."""
         from faceswap.adapters.safe_fetch import FetchError, fetch_to
 
         job = self.store.require(job_id)
@@ -203,6 +215,11 @@ class Steps:
             return {"status": job.status, "result": job.result}
         if job.status != PROCESSING:
             raise JobFailure("INTERNAL_ERROR", f"Job {job_id} is {job.status}; nothing to archive.")
+        budget = download_budget(remaining_ms)
+        if budget < ARCHIVE_MIN_DOWNLOAD_SECONDS:
+            raise ResultUnavailableError(
+                f"Only {budget:.0f} s left for the download; retrying with a fresh invocation."
+            )
         # Spool to /tmp beyond 1 MiB: memory stays flat for any size, and nothing reaches S3 until the whole body
         # has been checked (size, type, hash), so a failed download never leaves a partial result behind.
         with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
@@ -212,6 +229,8 @@ class Steps:
                     spool,
                     max_bytes=self.config.max_result_bytes,
                     allow_insecure_local=self.config.allow_insecure_result_urls,
+                    total_timeout=budget,
+                    read_timeout=min(30.0, budget),
                 )
             except FetchError as error:
                 if error.retryable:
@@ -268,6 +287,13 @@ class Steps:
         )
 
 
+def download_budget(remaining_ms: Callable[[], int] | None) -> float:
+    """Seconds the result download may take: the invocation's remaining time less the reserve, at most the cap."""
+    if remaining_ms is None:
+        return ARCHIVE_MAX_DOWNLOAD_SECONDS
+    return max(0.0, min(ARCHIVE_MAX_DOWNLOAD_SECONDS, remaining_ms() / 1000 - ARCHIVE_RESERVE_SECONDS))
+
+
 def job_metrics(job: Job) -> dict[str, float]:
     """What a finished job tells about the provider: its latency (submitted -> our noticing) and the polls it took."""
     metrics: dict[str, float] = {"PollsPerJob": job.polls}
@@ -281,6 +307,10 @@ _EXHAUSTED = {
     "ProviderTransientError": ("PROVIDER_UNAVAILABLE", "The provider kept failing; gave up after retries."),
     "ResultUnavailableError": ("RESULT_UNAVAILABLE", "The result could not be downloaded; gave up after retries."),
     "ProviderOutcomeUnknown": ("PROVIDER_OUTCOME_UNKNOWN", "The submission's outcome is unknown."),
+    "SecretUnavailableError": (
+        "PROVIDER_UNAVAILABLE",
+        "The provider's API key could not be read from Secrets Manager; gave up after retries.",
+    ),
 }
 
 
