@@ -287,7 +287,6 @@ class JobStore:
             {":mid": message_id, ":gen": generation, ":pending": "pending"},
             condition="#wh.#ws = :pending AND #wh.generation = :gen "
             "AND (attribute_not_exists(#wh.message_id) OR #wh.message_id = :mid)",
-            touch=False,
         )
 
     def record_webhook_attempt(
