@@ -8,6 +8,7 @@ NAT64, 6to4, Teredo). Loopback can be allowed for the local stack.
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -18,11 +19,21 @@ METADATA_ADDRESSES = frozenset(
 
 
 def ip_literal(host: str) -> str | None:
-    """The normalised address when `host` is an IP literal (without brackets), else None."""
+    """The normalised address when `host` is an IP literal (without brackets), else None.
+
+    Also the shorthand IPv4 forms that resolvers and URL parsers accept ("10.1", "0x7f.1", "2130706433"): they are
+    addresses, not names, and must meet the same rules.
+    """
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:
-        return None
+        pass
+    if host and all(ch in "0123456789abcdefxABCDEFX." for ch in host):
+        try:
+            return socket.inet_ntoa(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
 
 
 def address_refusal(address: str, *, allow_loopback: bool = False) -> str | None:
