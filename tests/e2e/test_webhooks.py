@@ -10,11 +10,15 @@ import socket
 import time
 from typing import Any
 
+import jsonschema
 import pytest
 import requests
 
+from tests.conftest import EVENTS
 from tests.e2e.conftest import E2E, Caller, content_type, upload
 from tests.e2e.webhook_receiver import receiver
+
+WEBHOOK_SCHEMA = json.loads((EVENTS / "schemas" / "webhook_payload.schema.json").read_text())
 
 NOT_AN_IMAGE = b"\xff\xd8\xff this is not a JPEG"
 
@@ -86,6 +90,7 @@ def test_delivery_is_signed_and_carries_the_result(e2e: E2E):
     assert len(delivery.body) <= 64 * 1024
     payload = json.loads(delivery.body)
     assert payload["type"] == "faceswap.succeeded"
+    jsonschema.validate(payload, WEBHOOK_SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     event = e2e.terminal_event(job_id)
     data = payload["data"]
     # The same detail as the EventBridge event, plus what it takes to fetch the result without another call.

@@ -278,7 +278,9 @@ class JobStore:
         return jobs, exclusive
 
     # -- webhook delivery state --------------------------------------------------------------------------------
-    def claim_webhook_delivery(self, job_id: str, generation: int, message_id: str) -> Job | None:
+    def claim_webhook_delivery(
+        self, job_id: str, generation: int, message_id: str, *, now: float | None = None
+    ) -> Job | None:
         """Bind this delivery round to one queue message; None for a duplicate message or a superseded round."""
         return self._update(
             job_id,
@@ -287,6 +289,7 @@ class JobStore:
             {":mid": message_id, ":gen": generation, ":pending": "pending"},
             condition="#wh.#ws = :pending AND #wh.generation = :gen "
             "AND (attribute_not_exists(#wh.message_id) OR #wh.message_id = :mid)",
+            now=now,
         )
 
     def record_webhook_attempt(

@@ -3,8 +3,8 @@
 A webhook URL must be https, at most 2,048 characters, carry no credentials (user-info) or fragment, and its host
 must not be an IP literal in a private, loopback, link-local, multicast, reserved or metadata range. Host names are
 not resolved here: they are resolved and checked again at every delivery (the answer can change), and the
-connection is pinned to the checked address. With `allow_insecure_local` (the local stack) http and loopback are
-allowed, but only for a loopback IP literal or ``localhost``.
+connection is pinned to the checked address. With `allow_insecure_local` (the local stack) loopback addresses and
+http are allowed; delivery then sends http only when every address of the host is loopback.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from faceswap.domain.errors import ApiError
 
 MAX_WEBHOOK_URL_LENGTH = 2048
 WEBHOOK_EVENTS = ("succeeded", "failed")
-_LOCAL_NAMES = frozenset({"localhost"})
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,8 @@ def webhook_host(url: str, *, allow_insecure_local: bool = False) -> str:
             host = host.encode("idna").decode("ascii").lower()
         except UnicodeError:
             raise invalid_url("webhook.url has an invalid host name.") from None
-        local = allow_insecure_local and host in _LOCAL_NAMES
+        # A name may resolve to loopback: allowed locally here, and delivery checks that it really does.
+        local = allow_insecure_local
     if scheme == "http" and not local:
         raise invalid_url("webhook.url must be an https URL.")
     return host

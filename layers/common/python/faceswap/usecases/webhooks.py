@@ -122,7 +122,7 @@ class WebhookDelivery:
         if job.status not in (hook.get("events") or []):
             self.store.end_webhook_round(job_id, generation, webhooks.DISABLED, f"not subscribed to {job.status}")
             return Verdict(DONE, job_id, f"not subscribed to {job.status}")
-        claimed = self.store.claim_webhook_delivery(job_id, generation, message.message_id)
+        claimed = self.store.claim_webhook_delivery(job_id, generation, message.message_id, now=self.clock())
         if claimed is None or not claimed.webhook:
             return Verdict(DONE, job_id, "duplicate message")
         return self._attempt(claimed, claimed.webhook, generation, message)
