@@ -158,7 +158,7 @@ class SwapService:
         unknown = sorted(set(params) - {"status", "limit", "cursor"})
         if unknown:
             raise ApiError("VALIDATION_ERROR", f"Unknown query parameter(s): {', '.join(unknown)[:200]}.")
-        status = params.get("status") or None
+        status = params.get("status")
         if status is not None and status not in LISTABLE_STATUSES:
             raise ApiError("VALIDATION_ERROR", f"status must be one of {', '.join(LISTABLE_STATUSES)}.")
         raw_limit = params.get("limit", str(LIST_LIMIT_DEFAULT))
@@ -166,7 +166,7 @@ class SwapService:
             raise ApiError("VALIDATION_ERROR", f"limit must be an integer from 1 to {LIST_LIMIT_MAX}.")
         key = self._cursor_key()
         start = None
-        if params.get("cursor"):
+        if "cursor" in params:  # present but empty is a bad cursor, not "from the start"
             start = decode_cursor(params["cursor"], owner=owner, status=status, key=key)
         jobs, last = self.store.list_owned(owner, status=status, limit=int(raw_limit), start_key=start)
         next_cursor = encode_cursor(last, owner=owner, status=status, key=key) if last else None
