@@ -207,7 +207,7 @@ def test_redirect_is_not_followed(e2e: E2E):
         "https://0.0.0.0/hook",
         "https://10.1/hook",  # shorthand IPv4 (10.0.0.1)
         "https://167772161/hook",  # 10.0.0.1 as one number
-        "http://example.com/hook",
+        "http://[fd00::1]/hook",  # the local stack allows http, but only to loopback
         "https://user:pass@example.com/hook",
         "ftp://example.com/hook",
         "https://example.com/" + "a" * 2048,
