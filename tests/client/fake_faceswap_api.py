@@ -289,6 +289,7 @@ class Handler(BaseHTTPRequestHandler):
             "polls": job.polls,
             "error": error,
             "result": result,
+            "webhook": None,
         }
 
     def _serve_result(self, job_id_and_query: str) -> None:
