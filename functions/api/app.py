@@ -1,4 +1,4 @@
-"""HTTP API: create a swap job with upload forms, read it, start it, delete it (routes under /v1)."""
+"""HTTP API: create a swap job with upload forms, list, read, start and delete jobs, redeliver a webhook (/v1)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ app = APIGatewayHttpResolver()
 
 # Path patterns and the methods they allow: an unknown method on a known path is a 405, not a 404.
 _ROUTES = [
-    (re.compile(r"^/v1/swaps/?$"), ("POST",)),
+    (re.compile(r"^/v1/swaps/?$"), ("GET", "POST")),
     (re.compile(r"^/v1/swaps/[^/]+/?$"), ("GET", "DELETE")),
     (re.compile(r"^/v1/swaps/[^/]+/start/?$"), ("POST",)),
+    (re.compile(r"^/v1/swaps/[^/]+/webhook/redeliver/?$"), ("POST",)),
 ]
 _service: SwapService | None = None
 
@@ -71,6 +72,12 @@ def create_swap() -> Response:
     return _json(201, view, extra)
 
 
+@app.get("/v1/swaps")
+def list_swaps() -> Response:
+    params = app.current_event.query_string_parameters or {}
+    return _json(200, service().list(_owner(), dict(params)))
+
+
 @app.get("/v1/swaps/<job_id>")
 def get_swap(job_id: str) -> Response:
     logger.append_keys(job_id=job_id)
@@ -82,6 +89,14 @@ def start_swap(job_id: str) -> Response:
     logger.append_keys(job_id=job_id)
     view = service().start(_owner(), job_id)
     logger.info("job start requested", extra={"status": view["status"]})
+    return _json(202, view)
+
+
+@app.post("/v1/swaps/<job_id>/webhook/redeliver")
+def redeliver_webhook(job_id: str) -> Response:
+    logger.append_keys(job_id=job_id)
+    view = service().redeliver_webhook(_owner(), job_id)
+    logger.info("webhook redelivery requested")
     return _json(202, view)
 
 

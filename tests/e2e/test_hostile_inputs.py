@@ -404,10 +404,11 @@ def test_unknown_job_is_not_found(mallory: Caller, no_new_jobs: None):
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("GET", "/v1/swaps", "POST"),
-        ("PUT", "/v1/swaps", "POST"),
-        ("PATCH", "/v1/swaps", "POST"),
-        ("DELETE", "/v1/swaps", "POST"),
+        ("PUT", "/v1/swaps", "GET, POST"),
+        ("PATCH", "/v1/swaps", "GET, POST"),
+        ("DELETE", "/v1/swaps", "GET, POST"),
+        ("GET", f"/v1/swaps/{'a' * 32}/webhook/redeliver", "POST"),
+        ("DELETE", f"/v1/swaps/{'a' * 32}/webhook/redeliver", "POST"),
         ("POST", f"/v1/swaps/{'a' * 32}", "GET, DELETE"),
         ("PUT", f"/v1/swaps/{'a' * 32}", "GET, DELETE"),
         ("PATCH", f"/v1/swaps/{'a' * 32}", "GET, DELETE"),

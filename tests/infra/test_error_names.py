@@ -76,6 +76,8 @@ NEVER_LEAVES_A_STEP = {
     "InvalidImageError": "Validate turns it into JobFailure",
     "FetchError": "Archive turns it into JobFailure or ResultUnavailableError",
     "ApiError": "HTTP API only: the API handler answers it as a JSON error",
+    "PayloadTooLargeError": "webhook function only: the delivery is recorded failed, never sent",
+    "InvalidSigningSecretError": "webhook function only: the SQS message is retried, then dead-lettered (alarmed)",
 }
 
 

@@ -27,9 +27,12 @@ PARAMETERS = {
     "PollMinSeconds": 2,
     "PollMaxSeconds": 30,
     "AlarmTopicArn": "",
+    "DefaultWebhookUrl": "",
 }
 ROUTES = {
     ("post", "/v1/swaps"),
+    ("get", "/v1/swaps"),
+    ("post", "/v1/swaps/{job_id}/webhook/redeliver"),
     ("get", "/v1/swaps/{job_id}"),
     ("delete", "/v1/swaps/{job_id}"),
     ("post", "/v1/swaps/{job_id}/start"),
@@ -61,6 +64,7 @@ def test_outputs(sam_template):
         "EventBusName",
         "StateMachineArn",
         "ProviderApiKeySecretArn",
+        "WebhookSigningSecretArn",
     }
 
 
@@ -108,6 +112,19 @@ def test_functions_use_their_folder_runtime_architecture_and_layer(sam_template,
             },
         ),
         ("ArchiveFunction", {"MAX_RESULT_BYTES", "ALLOW_INSECURE_RESULT_URLS"}),
+        (
+            "WebhookFunction",
+            {
+                "WEBHOOK_QUEUE_URL",
+                "WEBHOOK_DEAD_LETTER_QUEUE_URL",
+                "WEBHOOK_SIGNING_SECRET_ARN",
+                "WEBHOOK_TIMEOUT_SECONDS",
+                "WEBHOOK_RETRY_BASE_SECONDS",
+                "WEBHOOK_RETRY_CAP_SECONDS",
+                "WEBHOOK_RETRY_BUDGET_SECONDS",
+                "ALLOW_INSECURE_WEBHOOK_URLS",
+            },
+        ),
     ],
 )
 def test_function_specific_environment(cfn, function, expected):
@@ -173,7 +190,16 @@ def test_bucket_policy_denies_plain_http(cfn):
 def test_jobs_table(cfn):
     table = cfn["Resources"]["JobsTable"]["Properties"]
     assert table["KeySchema"] == [{"AttributeName": "job_id", "KeyType": "HASH"}]
-    assert table["AttributeDefinitions"] == [{"AttributeName": "job_id", "AttributeType": "S"}]
+    assert table["AttributeDefinitions"] == [
+        {"AttributeName": name, "AttributeType": "S"} for name in ("job_id", "owner", "created_at")
+    ]
+    # Listing reads a caller's jobs newest first from this index (a Query, never a Scan).
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "owner-created_at"
+    assert index["KeySchema"] == [
+        {"AttributeName": "owner", "KeyType": "HASH"},
+        {"AttributeName": "created_at", "KeyType": "RANGE"},
+    ]
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
@@ -246,7 +272,11 @@ def test_every_function_has_a_log_group_with_retention_and_alarms(cfn):
         assert ("Throttles", json.dumps({"Ref": name})) in watched
     machine = json.dumps({"Ref": "FaceSwapStateMachine"})
     assert {("ExecutionsFailed", machine), ("ExecutionsTimedOut", machine)} <= watched
-    assert sum(metric == "ApproximateNumberOfMessagesVisible" for metric, _ in watched) == 2
+    assert sum(metric == "ApproximateNumberOfMessagesVisible" for metric, _ in watched) == 3
+    assert (
+        "ApproximateNumberOfMessagesVisible",
+        json.dumps({"Fn::GetAtt": ["WebhookDeadLetterQueue", "QueueName"]}),
+    ) in watched
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"]["Fn::If"][0] == "HasAlarmTopic"
 
@@ -254,3 +284,34 @@ def test_every_function_has_a_log_group_with_retention_and_alarms(cfn):
 def test_secret_is_created_empty(cfn):
     secret = cfn["Resources"]["ProviderApiKeySecret"]["Properties"]
     assert "SecretString" not in secret and "GenerateSecretString" not in secret
+
+
+def test_webhook_pipeline_terminal_events_queue_function_and_dead_letter(cfn):
+    resources = cfn["Resources"]
+    rule = resources["WebhookEventsRule"]["Properties"]
+    assert rule["EventBusName"] == {"Ref": "EventBus"}
+    assert rule["EventPattern"] == {
+        "source": [{"Ref": "EventSource"}],
+        "detail-type": ["FaceSwap Succeeded", "FaceSwap Failed"],
+    }
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["WebhookQueue", "Arn"]}
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]}
+    queue = resources["WebhookQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+    # Messages must outlive the 24 h retry budget plus the longest back-off (10 h).
+    assert queue["MessageRetentionPeriod"] >= 86400 + 36000
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]}
+    mapping = resources["WebhookDeliveries"]["Properties"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["WebhookQueue", "Arn"]}
+    assert mapping["FunctionName"] == {"Ref": "WebhookFunction"}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    variables = env(cfn, "WebhookFunction")
+    assert variables["WEBHOOK_TIMEOUT_SECONDS"] == "10"
+    assert int(variables["WEBHOOK_RETRY_BUDGET_SECONDS"]) >= 86400
+    assert int(variables["WEBHOOK_RETRY_CAP_SECONDS"]) <= 43200  # an SQS visibility timeout is at most 12 h
+    assert variables["ALLOW_INSECURE_WEBHOOK_URLS"] == "false"
+    assert env(cfn, "ApiFunction")["ALLOW_INSECURE_WEBHOOK_URLS"] == "false"
+    assert variables["WEBHOOK_SIGNING_SECRET_ARN"] == {"Ref": "WebhookSigningSecret"}
+    secret = resources["WebhookSigningSecret"]["Properties"]
+    assert "SecretString" not in secret and secret["GenerateSecretString"]["ExcludePunctuation"] is True

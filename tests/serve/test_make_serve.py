@@ -41,6 +41,7 @@ class Served:
     access_key: str
     secret_key: str
     events_file: Path
+    webhook_secret_file: Path
     lines: list[str] = field(default_factory=list)
 
     def output(self) -> str:
@@ -71,6 +72,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("serve")
     port = free_port()
     token_file, events_file = folder / "token.txt", folder / "events.jsonl"
+    webhook_secret_file = folder / "local" / "webhook-secret.txt"
     process = subprocess.Popen(
         [
             sys.executable,
@@ -87,6 +89,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             str(token_file),
             "--events-file",
             str(events_file),
+            "--webhook-secret-file",
+            str(webhook_secret_file),
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -109,6 +113,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             credentials.group(1),
             credentials.group(2),
             events_file,
+            webhook_secret_file,
             lines,
         )
     finally:
@@ -273,6 +278,35 @@ def test_delete_then_the_job_is_gone(served: Served, swapped: dict):
     assert deleted.values() == {"job_id": job_id, "status": "deleted"}
     gone = cli(served, "status", job_id)
     assert gone.code == 5 and "JOB_NOT_FOUND" in gone.err
+
+
+def test_a_receiver_started_from_the_docs_verifies_a_webhook(served: Served, sample_photos: dict[str, Path]):
+    """The README's flow: read the secret `make serve` keeps (and prints where), run a receiver on 127.0.0.1, create
+    a job with that webhook URL, get a delivery that `standardwebhooks` verifies."""
+    import requests
+
+    from tests.e2e.webhook_receiver import receiver
+
+    secret = served.webhook_secret_file.read_text().strip()
+    assert secret.startswith("whsec_") and oct(served.webhook_secret_file.stat().st_mode)[-3:] == "600"
+    assert any(str(served.webhook_secret_file) in line for line in served.lines)
+    headers = {"Authorization": f"Bearer {served.token}"}
+    with receiver([secret]) as rx:
+        created = requests.post(
+            f"{served.api_url}/v1/swaps",
+            json={"target_content_type": "image/png", "webhook": {"url": rx.url}},
+            headers=headers,
+            timeout=30,
+        ).json()
+        for role, photo in (("target", "astronaut"), ("template", "grace_hopper")):
+            form = created["uploads"][role]
+            data = sample_photos[photo].read_bytes()
+            requests.post(
+                form["url"], data=form["fields"], files={"file": (role, data, form["content_type"])}, timeout=30
+            ).raise_for_status()
+        (delivery,) = rx.wait_for(1, timeout=90)
+    assert delivery.verified_with == [secret]
+    assert json.loads(delivery.body)["data"]["job_id"] == created["job_id"]
 
 
 def test_sigint_stops_the_server_cleanly(served: Served):

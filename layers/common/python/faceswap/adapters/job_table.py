@@ -23,6 +23,8 @@ FAILED = "failed"
 DELETED = "deleted"
 TERMINAL = frozenset({SUCCEEDED, FAILED, DELETED})
 ROLES = ("target", "template")
+OWNER_INDEX = "owner-created_at"  # GSI: partition owner, sort created_at (template.yaml)
+_MAX_LIST_QUERIES = 8  # bounds one listing call however many deleted jobs it has to skip
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -60,6 +62,7 @@ class Job:
     error: dict[str, str] | None = None
     terminal_event_sent: bool = False
     idempotency_fingerprint: str | None = None
+    webhook: dict[str, Any] | None = None  # delivery settings and state (see faceswap.domain.webhooks)
 
     @property
     def is_terminal(self) -> bool:
@@ -97,6 +100,7 @@ def new_job(
     status: str,
     client_reference: str | None = None,
     idempotency_fingerprint: str | None = None,
+    webhook: dict[str, Any] | None = None,
 ) -> Job:
     now = now_epoch()
     return Job(
@@ -110,6 +114,7 @@ def new_job(
         expires_at=math.ceil(now + settings().job_record_ttl_days * 86400),
         client_reference=client_reference,
         idempotency_fingerprint=idempotency_fingerprint,
+        webhook=webhook,
     )
 
 
@@ -236,6 +241,121 @@ class JobStore:
             condition="#status IN (:waiting, :succeeded, :failed)",
         )
 
+    # -- listing -----------------------------------------------------------------------------------------------
+    def list_owned(
+        self, owner: str, *, status: str | None, limit: int, start_key: dict[str, str] | None
+    ) -> tuple[list[Job], dict[str, str] | None]:
+        """The owner's jobs, newest first, deleted ones left out; plus the key to continue after (None at the end).
+
+        The key is that of the last job returned, so a page never skips an item whatever the filter drops.
+        """
+        jobs: list[Job] = []
+        exclusive = start_key
+        condition = "#status <> :deleted" + (" AND #status = :wanted" if status else "")
+        values = {":owner": {"S": owner}, ":deleted": {"S": DELETED}}
+        if status:
+            values[":wanted"] = {"S": status}
+        for _ in range(_MAX_LIST_QUERIES):
+            kwargs: dict[str, Any] = {
+                "IndexName": OWNER_INDEX,
+                "KeyConditionExpression": "#owner = :owner",
+                "FilterExpression": condition,
+                "ExpressionAttributeNames": {"#owner": "owner", "#status": "status"},
+                "ExpressionAttributeValues": values,
+                "ScanIndexForward": False,
+                "Limit": limit - len(jobs) + 1,  # one more than needed tells whether another page exists
+            }
+            if exclusive:
+                kwargs["ExclusiveStartKey"] = {name: {"S": value} for name, value in exclusive.items()}
+            response = self._call("query", **kwargs)
+            jobs.extend(Job.from_item(item) for item in response.get("Items", []))
+            last = response.get("LastEvaluatedKey")
+            if len(jobs) > limit:
+                return jobs[:limit], list_key(jobs[limit - 1])
+            if not last:
+                return jobs, None
+            exclusive = {name: value["S"] for name, value in last.items()}
+        return jobs, exclusive
+
+    # -- webhook delivery state --------------------------------------------------------------------------------
+    def claim_webhook_delivery(
+        self, job_id: str, generation: int, message_id: str, *, now: float | None = None
+    ) -> Job | None:
+        """Bind this delivery round to one queue message; None for a duplicate message or a superseded round."""
+        return self._update(
+            job_id,
+            "SET #wh.message_id = :mid, #wh.first_attempt_at = if_not_exists(#wh.first_attempt_at, :now)",
+            {"#wh": "webhook", "#ws": "status"},
+            {":mid": message_id, ":gen": generation, ":pending": "pending"},
+            condition="#wh.#ws = :pending AND #wh.generation = :gen "
+            "AND (attribute_not_exists(#wh.message_id) OR #wh.message_id = :mid)",
+            now=now,
+        )
+
+    def record_webhook_attempt(
+        self,
+        job_id: str,
+        generation: int,
+        message_id: str,
+        *,
+        status: str,
+        status_code: int | None,
+        error: str | None,
+        attempted_at: str,
+        delivered_at: str | None,
+    ) -> Job | None:
+        return self._update(
+            job_id,
+            "SET #wh.#ws = :wstatus, #wh.attempts = #wh.attempts + :one, #wh.last_status_code = :code, "
+            "#wh.last_error = :err, #wh.last_attempt_at = :at, #wh.delivered_at = :delivered",
+            {"#wh": "webhook", "#ws": "status"},
+            {
+                ":wstatus": status,
+                ":one": 1,
+                ":code": status_code,
+                ":err": error,
+                ":at": attempted_at,
+                ":delivered": delivered_at,
+                ":gen": generation,
+                ":mid": message_id,
+            },
+            condition="#wh.generation = :gen AND #wh.message_id = :mid",
+            touch=False,
+        )
+
+    def end_webhook_round(self, job_id: str, generation: int, status: str, reason: str) -> Job | None:
+        """End a pending round without an attempt (e.g. `disabled`: nothing to send)."""
+        return self._update(
+            job_id,
+            "SET #wh.#ws = :ended, #wh.last_error = :reason",
+            {"#wh": "webhook", "#ws": "status"},
+            {":ended": status, ":reason": reason, ":gen": generation, ":pending": "pending"},
+            condition="#wh.generation = :gen AND #wh.#ws = :pending",
+            touch=False,
+        )
+
+    def request_webhook_redelivery(self, job_id: str) -> Job | None:
+        """Start a new delivery round of a finished job's webhook; None unless the last round has ended."""
+        return self._update(
+            job_id,
+            "SET #wh.#ws = :pending, #wh.generation = #wh.generation + :one, #wh.attempts = :zero, "
+            "#wh.delivered_at = :null REMOVE #wh.message_id, #wh.first_attempt_at",
+            {"#wh": "webhook", "#ws": "status"},
+            {
+                ":pending": "pending",
+                ":one": 1,
+                ":zero": 0,
+                ":null": None,
+                ":delivered": "delivered",
+                ":failedw": "failed",
+                ":disabled": "disabled",
+                ":succeeded": SUCCEEDED,
+                ":failed": FAILED,
+            },
+            condition="#wh.#ws IN (:delivered, :failedw, :disabled) AND #status IN (:succeeded, :failed)",
+            touch=False,
+        )
+
     # -- plumbing ----------------------------------------------------------------------------------------------
     def _update(
         self,
@@ -284,6 +404,11 @@ class JobStore:
             if _code(error) in _THROTTLING:
                 raise StorageTransientError(f"DynamoDB {operation}: {_code(error)}") from error
             raise
+
+
+def list_key(job: Job) -> dict[str, str]:
+    """The index key of a job (table key + index key), from which a listing continues."""
+    return {"job_id": job.job_id, "owner": job.owner, "created_at": job.created_at}
 
 
 def _code(error: ClientError) -> str:
