@@ -10,6 +10,7 @@ from faceswap_local.aws.template import (
     Intrinsics,
     TemplateError,
     apply_function_globals,
+    expand_for_each,
     load_template,
     resolve_parameters,
 )
@@ -111,3 +112,36 @@ def test_load_template_reports_syntax_errors(tmp_path: Path) -> None:
     path.write_text("Resources: [unclosed\n")
     with pytest.raises(TemplateError, match="cannot parse"):
         load_template(path)
+
+
+def test_for_each_generates_one_copy_per_value_with_the_identifier_replaced() -> None:
+    template = {
+        "Resources": {
+            "Kept": {"Type": "AWS::SNS::Topic"},
+            "Fn::ForEach::Queues": [
+                "Name",
+                ["Trigger", "Request"],
+                {
+                    "${Name}Queue": {"Type": "AWS::SQS::Queue", "Properties": {"Tag": {"Ref": "Name"}}},
+                    "&{Name}Alarm": {"Properties": {"Of": {"Fn::Sub": "${${Name}Queue.QueueName} ${Other}"}}},
+                },
+            ],
+        }
+    }
+    resources = expand_for_each(template)["Resources"]
+    assert list(resources) == ["Kept", "TriggerQueue", "TriggerAlarm", "RequestQueue", "RequestAlarm"]
+    assert resources["RequestQueue"]["Properties"]["Tag"] == "Request"
+    assert resources["TriggerAlarm"]["Properties"]["Of"] == {"Fn::Sub": "${TriggerQueue.QueueName} ${Other}"}
+
+
+@pytest.mark.parametrize(
+    "loop",
+    [
+        ["Name", {"Ref": "Names"}, {"${Name}X": {}}],  # a collection from a parameter: not supported locally
+        ["Name", ["A", "A"], {"${Name}X": {}}],  # the same logical id twice
+        ["Name", ["A"]],  # no fragment
+    ],
+)
+def test_for_each_rejects_what_it_cannot_expand(loop: list) -> None:
+    with pytest.raises(TemplateError):
+        expand_for_each({"Resources": {"Fn::ForEach::Loop": loop}})
