@@ -139,7 +139,8 @@ def template_memory_mb(path: Path = TEMPLATE_PATH) -> dict[str, int]:
     default = int(template.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
     memory: dict[str, int] = {}
     for resource in template.get("Resources", {}).values():
-        if resource.get("Type") != "AWS::Serverless::Function":
+        # Fn::ForEach loops (lists) generate log groups and alarms only, never functions.
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
             continue
         properties = resource.get("Properties", {})
         name = str(properties.get("CodeUri", "")).rstrip("/").split("/")[-1]
