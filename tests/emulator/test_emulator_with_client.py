@@ -10,13 +10,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from faceswap.provider.ailabtools import (
-    AilabClient,
-    ProviderOutcomeUnknown,
-    ProviderPermanentError,
-    ProviderTransientError,
-    UploadFile,
-)
+from faceswap.provider import Photo, ProviderOutcomeUnknown, ProviderPermanentError, ProviderTransientError
+from faceswap.provider.ailabtools import AilabClient
 
 from tests.emulator.emulator_helpers import API_KEY, NO_FACE_COLOR, make_image, wait_for
 
@@ -31,10 +26,10 @@ def client(server):
         yield client
 
 
-def _uploads(template_color=(9, 9, 9)) -> tuple[UploadFile, UploadFile]:
+def _uploads(template_color=(9, 9, 9)) -> tuple[Photo, Photo]:
     return (
-        UploadFile.from_bytes("target", make_image()),
-        UploadFile.from_bytes("template", make_image("PNG", color=template_color)),
+        Photo.from_bytes("target", make_image()),
+        Photo.from_bytes("template", make_image("PNG", color=template_color)),
     )
 
 
@@ -61,7 +56,7 @@ def test_wrong_key_and_bad_images_are_permanent(server, client):
     with pytest.raises(P) as caught:
         AilabClient(server.base_url, "wrong").submit(*_uploads())
     assert caught.value.job_error_code == "PROVIDER_AUTH_FAILED"
-    big = UploadFile("target.png", make_image("PNG", size=(4096, 2)), "image/png")
+    big = Photo("target.png", make_image("PNG", size=(4096, 2)), "image/png")
     with pytest.raises(P) as caught:
         client.submit(big, _uploads()[1])
     assert (caught.value.code, caught.value.job_error_code) == (

@@ -52,7 +52,7 @@ class Job:
     submitted_at: str | None = None
     completed_at: str | None = None
     deadline_at: int | None = None
-    provider: str = "ailabtools"
+    provider: str | None = None  # the configured provider's name at creation; the adapter's own once submitted
     provider_task_id: str | None = None
     submit_in_flight: bool = False
     polls: int = 0
@@ -110,6 +110,7 @@ def new_job(
         expires_at=math.ceil(now + settings().job_record_ttl_days * 86400),
         client_reference=client_reference,
         idempotency_fingerprint=idempotency_fingerprint,
+        provider=settings().provider_name,
     )
 
 
@@ -185,13 +186,13 @@ class JobStore:
             "AND (attribute_not_exists(submit_in_flight) OR submit_in_flight = :false)",
         )
 
-    def record_submitted(self, job_id: str, task_id: str) -> Job | None:
+    def record_submitted(self, job_id: str, provider: str, task_id: str) -> Job | None:
         return self._update(
             job_id,
-            "SET provider_task_id = :task, submitted_at = :now, #status = :processing, submit_in_flight = :false, "
-            "updated_at = :now",
+            "SET provider = :provider, provider_task_id = :task, submitted_at = :now, #status = :processing, "
+            "submit_in_flight = :false, updated_at = :now",
             {},
-            {":task": task_id, ":processing": PROCESSING, ":false": False, ":queued": QUEUED},
+            {":provider": provider, ":task": task_id, ":processing": PROCESSING, ":false": False, ":queued": QUEUED},
             condition="#status = :queued",
         )
 

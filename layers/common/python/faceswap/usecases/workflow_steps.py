@@ -21,12 +21,12 @@ from faceswap.domain.clock import now_epoch, parse_iso
 from faceswap.domain.errors import JobError, JobFailure, ResultUnavailableError
 from faceswap.domain.images import InvalidImageError, inspect_image
 from faceswap.domain.polling import PollPolicy
-from faceswap.provider import factory
-from faceswap.provider.ailabtools import (
+from faceswap.provider import (
+    Photo,
     ProviderOutcomeUnknown,
     ProviderPermanentError,
     ProviderTransientError,
-    UploadFile,
+    factory,
 )
 from faceswap.usecases.job_endings import announce_once, fail_job
 
@@ -85,14 +85,14 @@ class Steps:
             raise JobFailure("IMAGE_MISSING", f"The {role} image does not exist.")
         return data
 
-    def _upload_file(self, job: Job, role: str) -> UploadFile:
-        """The photo as a multipart part. Validate already decoded it; here a size cap and its magic bytes suffice
+    def _photo(self, job: Job, role: str) -> Photo:
+        """The photo for the provider. Validate already decoded it; here a size cap and its magic bytes suffice
         (the provider refuses, and does not bill, anything that changed underneath into garbage)."""
         data = self._read_image(job, role)
         if len(data) > MAX_IMAGE_BYTES:
             raise JobFailure("IMAGE_TOO_LARGE", f"The {role} image is larger than {MAX_IMAGE_BYTES} bytes.")
         try:
-            return UploadFile.from_bytes(role, data)
+            return Photo.from_bytes(role, data)
         except ValueError as error:
             raise JobFailure("UNSUPPORTED_IMAGE_TYPE", f"The {role} image is not a JPEG or PNG.") from error
 
@@ -106,11 +106,12 @@ class Steps:
                 "PROVIDER_OUTCOME_UNKNOWN",
                 "An earlier submission was sent but its outcome is unknown; not resubmitting.",
             )
-        files = [self._upload_file(job, role) for role in ROLES]
+        photos = [self._photo(job, role) for role in ROLES]
         if self.store.begin_submit(job_id) is None:
             return self.submit_after_conflict(job_id)
+        provider = factory.provider()
         try:
-            submitted = factory.client().submit(files[0], files[1])
+            submitted = provider.submit(photos[0], photos[1])
         except ProviderOutcomeUnknown as error:
             # Leave the marker: the provider may have accepted (and charged); a retry must not send again.
             raise JobFailure("PROVIDER_OUTCOME_UNKNOWN", error.message) from error
@@ -120,7 +121,7 @@ class Steps:
         except ProviderTransientError:
             self.store.clear_submit_marker(job_id)  # definitely not accepted (429, 5xx, no connection): retry is safe
             raise
-        updated = self.store.record_submitted(job_id, submitted.task_id) or self.store.require(job_id)
+        updated = self.store.record_submitted(job_id, provider.name, submitted.task_id) or self.store.require(job_id)
         return self._first_poll(updated)
 
     def submit_after_conflict(self, job_id: str) -> dict[str, Any]:
@@ -171,7 +172,7 @@ class Steps:
 
     def _poll_once(self, job: Job, polls: int, last_wait_seconds: float | None) -> dict[str, Any]:
         try:
-            result = factory.client().query(job.provider_task_id)
+            result = factory.provider(job.provider).query(job.provider_task_id)
         except ProviderPermanentError as error:
             return poll_state(FAILED_POLL, polls, error={"code": error.job_error_code, "message": error.message})
         except ProviderTransientError:
