@@ -111,9 +111,10 @@ def _create_resources() -> None:
 
 
 def _processing_job() -> str:
-    from faceswap.adapters.job_table import PROCESSING, JobStore, new_job
+    from faceswap.adapters.job_table import JobStore, new_job
     from faceswap.domain import ids
     from faceswap.domain.clock import iso
+    from faceswap.domain.job import PROCESSING
 
     job_id = ids.new_job_id()
     inputs = {role: {"bucket": BUCKET, "key": f"uploads/{job_id}/{role}"} for role in ("target", "template")}

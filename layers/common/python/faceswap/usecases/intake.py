@@ -13,13 +13,14 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from faceswap.adapters import workflow_starter
-from faceswap.adapters.job_table import AWAITING_UPLOAD, DELETED, QUEUED, ROLES, Job, JobStore, new_job
+from faceswap.adapters.job_table import JobStore, new_job
 from faceswap.adapters.storage import Storage
 from faceswap.config import MAX_IMAGE_BYTES, settings
 from faceswap.domain import ids
 from faceswap.domain.clock import iso, now_epoch
 from faceswap.domain.errors import JobError
 from faceswap.domain.images import InvalidImageError, inspect_image
+from faceswap.domain.job import AWAITING_UPLOAD, DELETED, QUEUED, ROLES, Job
 from faceswap.usecases.job_endings import fail_job
 
 _UPLOAD_KEY = re.compile(r"^uploads/([0-9a-f]{32})/(target|template)$")

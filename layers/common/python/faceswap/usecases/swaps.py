@@ -8,22 +8,13 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from faceswap.adapters import workflow_starter
-from faceswap.adapters.job_table import (
-    AWAITING_UPLOAD,
-    DELETED,
-    FAILED,
-    PROCESSING,
-    QUEUED,
-    ROLES,
-    SUCCEEDED,
-    Job,
-    JobStore,
-    new_job,
-)
+from faceswap.adapters.job_table import JobStore, new_job
 from faceswap.adapters.storage import UPLOAD_CONTENT_TYPES, Storage, upload_key
 from faceswap.config import settings
 from faceswap.domain import ids
 from faceswap.domain.errors import ApiError
+from faceswap.domain.job import AWAITING_UPLOAD, DELETED, FAILED, PROCESSING, QUEUED, ROLES, SUCCEEDED, Job
+from faceswap.domain.job_views import ResultDownload, api_view
 
 MAX_BODY_BYTES = 16 * 1024
 IDEMPOTENCY_KEY_MAX = 255
@@ -181,29 +172,10 @@ class SwapService:
         return job
 
     def view(self, job: Job) -> dict[str, Any]:
-        view: dict[str, Any] = {
-            "job_id": job.job_id,
-            "status": job.status,
-            "origin": job.origin,
-            "client_reference": job.client_reference,
-            "created_at": job.created_at,
-            "updated_at": job.updated_at,
-            "queued_at": job.queued_at,
-            "submitted_at": job.submitted_at,
-            "completed_at": job.completed_at,
-            "polls": job.polls,
-            "error": job.error if job.status == FAILED else None,
-            "result": None,
-        }
+        download = None
         if job.status == SUCCEEDED and job.result:
             url, expires_at = self.storage.presigned_download(
                 job.result["key"], self.config.download_url_expires_seconds, bucket=job.result["bucket"]
             )
-            view["result"] = {
-                "url": url,
-                "expires_at": expires_at,
-                "content_type": job.result["content_type"],
-                "size": job.result["size"],
-                "sha256": job.result["sha256"],
-            }
-        return view
+            download = ResultDownload(url, expires_at)
+        return api_view(job, download)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from faceswap.adapters.job_table import PROCESSING, QUEUED, ROLES, SUCCEEDED, Job, JobStore
+from faceswap.adapters.job_table import JobStore
 from faceswap.adapters.latency_store import LatencyStats
 from faceswap.adapters.storage import Storage, result_key
 from faceswap.config import MAX_IMAGE_BYTES, settings
@@ -20,6 +20,7 @@ from faceswap.domain import ids
 from faceswap.domain.clock import now_epoch, parse_iso
 from faceswap.domain.errors import JobError, JobFailure, ResultUnavailableError
 from faceswap.domain.images import InvalidImageError, inspect_image
+from faceswap.domain.job import PROCESSING, QUEUED, ROLES, SUCCEEDED, Job
 from faceswap.domain.polling import PollPolicy
 from faceswap.provider import (
     Photo,
