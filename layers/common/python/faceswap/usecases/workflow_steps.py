@@ -31,7 +31,8 @@ from faceswap.provider import (
 )
 from faceswap.usecases.job_endings import announce_once, fail_job
 
-RUNNING, DONE, FAILED_POLL, TIMED_OUT = "running", "succeeded", "failed", "timed_out"
+# The poll's own status in the execution state (the ASL's Choice reads it), not a job status.
+POLL_RUNNING, POLL_SUCCEEDED, POLL_FAILED, POLL_TIMED_OUT = "running", "succeeded", "failed", "timed_out"
 
 
 def poll_state(
@@ -132,7 +133,7 @@ class Steps:
         raise JobFailure("PROVIDER_OUTCOME_UNKNOWN", "Another submission of this job is in flight.")
 
     def _first_poll(self, job: Job) -> dict[str, Any]:
-        return poll_state(RUNNING, job.polls, next_wait_seconds=self._policy().first_wait(self._remaining(job)))
+        return poll_state(POLL_RUNNING, job.polls, next_wait_seconds=self._policy().first_wait(self._remaining(job)))
 
     # -- Query: one poll, and the next wait --------------------------------------------------------------------
     def query(
@@ -155,7 +156,7 @@ class Steps:
                 poll = self._poll_once(job, job.polls + polls, last_wait_seconds)
                 wait = poll["next_wait_seconds"]
                 spent = time.monotonic() - started
-                if poll["status"] != RUNNING or not self._may_wait_inline(wait, spent, remaining_ms):
+                if poll["status"] != POLL_RUNNING or not self._may_wait_inline(wait, spent, remaining_ms):
                     poll["inline_seconds"] = round(spent, 3)
                     return poll
                 time.sleep(wait)
@@ -175,7 +176,7 @@ class Steps:
         try:
             result = factory.provider(job.provider).query(job.provider_task_id)
         except ProviderPermanentError as error:
-            return poll_state(FAILED_POLL, polls, error={"code": error.job_error_code, "message": error.message})
+            return poll_state(POLL_FAILED, polls, error={"code": error.job_error_code, "message": error.message})
         except ProviderTransientError:
             if self._remaining(job) <= 0:
                 return self._timed_out(job, polls)
@@ -185,15 +186,15 @@ class Steps:
             # The provider finished somewhere in the last wait: record that, not the moment we noticed, or the
             # estimate would drift upwards with the polling interval.
             self._latency_stats().record(elapsed, after=elapsed - last_wait_seconds if last_wait_seconds else None)
-            return poll_state(DONE, polls, result_url=result.result_url)
+            return poll_state(POLL_SUCCEEDED, polls, result_url=result.result_url)
         remaining = self._remaining(job)
         if remaining <= 0:
             return self._timed_out(job, polls)
-        return poll_state(RUNNING, polls, next_wait_seconds=self._policy().next_wait(elapsed, remaining))
+        return poll_state(POLL_RUNNING, polls, next_wait_seconds=self._policy().next_wait(elapsed, remaining))
 
     def _timed_out(self, job: Job, polls: int) -> dict[str, Any]:
         message = f"The provider did not finish within {self.config.job_timeout_seconds} s."
-        return poll_state(TIMED_OUT, polls, error={"code": "JOB_TIMED_OUT", "message": message})
+        return poll_state(POLL_TIMED_OUT, polls, error={"code": "JOB_TIMED_OUT", "message": message})
 
     # -- Archive: keep the result in our bucket, then announce it ----------------------------------------------
     def archive(self, job_id: str, result_url: str) -> dict[str, Any]:
