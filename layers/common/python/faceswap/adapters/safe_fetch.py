@@ -40,7 +40,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from faceswap.domain.images import sniff_image_type
@@ -169,7 +169,7 @@ def _is_loopback(address: str) -> bool:
 
 def fetch_to(
     url: str,
-    sink: BinaryIO,
+    sink: IO[bytes],
     *,
     max_bytes: int,
     allowed_content_types: Iterable[str] = ("image/jpeg", "image/png"),
@@ -298,9 +298,10 @@ def _request(
     for address in target.addresses:
         adapter = _pinned_adapter_class()(address, None if target.is_ip_literal else target.host)
         try:
-            return adapter.send(
+            response: requests.Response = adapter.send(
                 prepared, stream=True, timeout=(connect_timeout, read_timeout), verify=verify, cert=cert, proxies={}
             )
+            return response
         except requests.exceptions.SSLError:
             raise FetchError(
                 RESULT_INVALID, f"TLS verification failed for {redact_url(target.url)}"
@@ -377,7 +378,7 @@ def _pinned_adapter_class() -> type:
 def _consume(
     response: requests.Response,
     target: _Target,
-    sink: BinaryIO,
+    sink: IO[bytes],
     max_bytes: int,
     allowed: frozenset[str],
     chunk_size: int,

@@ -129,7 +129,8 @@ class Intake:
 
     # -- EventBridge "FaceSwap Requested" ----------------------------------------------------------------------
     def handle_request_event(self, event: dict[str, Any]) -> IntakeOutcome:
-        detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+        raw_detail = event.get("detail")
+        detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
         request_key = detail.get("idempotency_key") if isinstance(detail.get("idempotency_key"), str) else None
         job_id = ids.job_id_for_request_event(request_key or str(event.get("id", "")))
         reference = detail.get("client_reference")

@@ -96,7 +96,9 @@ class SwapService:
         self.storage = storage or Storage(self.config.bucket_name)
 
     # POST /v1/swaps
-    def create(self, owner: str, request: CreateSwapRequest, idempotency_key: str | None) -> tuple[dict, bool]:
+    def create(
+        self, owner: str, request: CreateSwapRequest, idempotency_key: str | None
+    ) -> tuple[dict[str, Any], bool]:
         fingerprint = request.fingerprint()
         job_id = ids.job_id_for_idempotency_key(owner, idempotency_key) if idempotency_key else ids.new_job_id()
         inputs = {role: {"bucket": self.storage.bucket, "key": upload_key(job_id, role)} for role in ROLES}
@@ -130,11 +132,11 @@ class SwapService:
         return view, replayed
 
     # GET /v1/swaps/{job_id}
-    def get(self, owner: str, job_id: str) -> dict:
+    def get(self, owner: str, job_id: str) -> dict[str, Any]:
         return self.view(self._owned(owner, job_id))
 
     # POST /v1/swaps/{job_id}/start
-    def start(self, owner: str, job_id: str) -> dict:
+    def start(self, owner: str, job_id: str) -> dict[str, Any]:
         job = self._owned(owner, job_id)
         if job.status == FAILED:
             raise ApiError("JOB_NOT_STARTABLE", "The job has failed; create a new job.")
@@ -152,7 +154,7 @@ class SwapService:
         return self.view(job)
 
     # DELETE /v1/swaps/{job_id}
-    def delete(self, owner: str, job_id: str) -> dict:
+    def delete(self, owner: str, job_id: str) -> dict[str, Any]:
         job = self._owned(owner, job_id)
         if job.status in (QUEUED, PROCESSING):
             raise ApiError("JOB_IN_PROGRESS", "The job is running; delete it once it has finished.")

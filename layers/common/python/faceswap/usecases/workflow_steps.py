@@ -174,7 +174,7 @@ class Steps:
 
     def _poll_once(self, job: Job, polls: int, last_wait_seconds: float | None) -> dict[str, Any]:
         try:
-            result = factory.provider(job.provider).query(job.provider_task_id)
+            result = factory.provider(job.provider).query(job.provider_task_id or "")
         except ProviderPermanentError as error:
             return poll_state(POLL_FAILED, polls, error={"code": error.job_error_code, "message": error.message})
         except ProviderTransientError:

@@ -16,8 +16,8 @@ class Classification:
     job_error_code: str
 
 
-_T = "transient"
-_P = "permanent"
+_T: Kind = "transient"
+_P: Kind = "permanent"
 
 
 def _rules(kind: Kind, job_error_code: str, *codes: str) -> dict[str, Classification]:
