@@ -27,8 +27,8 @@ RESULTS = ROOT / "bench" / "results" / "cost.md"
 
 # -- prices (us-east-1, on-demand, free tiers ignored) ------------------------------------------------------------
 PRICES_SOURCE = (
-    "the research notes on SAM conventions, section 2 (AWS pricing pages and third-party copies, "
-    "research snapshot of 2026; the AWS pages carry no date of their own), except DynamoDB"
+    "the AWS pricing pages for Lambda (arm64), Step Functions Standard, S3, EventBridge and CloudWatch "
+    "(us-east-1, as read in 2026; the pages carry no date of their own), except DynamoDB"
 )
 PRICE_DATE = "2026 (research snapshot); DynamoDB on-demand prices as cut on 2024-11-01"
 SFN_PER_TRANSITION = 0.025 / 1000
@@ -105,7 +105,6 @@ def _load_asl() -> dict[str, Any]:
 
 
 FIXED_TRANSITIONS, TRANSITIONS_PER_INVOCATION = asl_transition_counts(_load_asl())
-TRANSITIONS_PER_POLL = TRANSITIONS_PER_INVOCATION  # the old name: before inline polling, one poll per invocation
 
 
 def success_transitions(query_invocations_per_job: float) -> float:
@@ -283,11 +282,6 @@ def max_invocations_within_target(
         middle = (low + high) / 2
         low, high = (middle, high) if cost(middle) < budget else (low, middle)
     return low
-
-
-def max_polls_within_target(requests: JobRequests | None = None) -> float:
-    """The largest polls/job within the target with one Query invocation per poll (no inline polling)."""
-    return max_invocations_within_target(requests=requests)
 
 
 def marginal_costs() -> dict[str, float]:
