@@ -17,8 +17,8 @@ from faceswap.provider import (
 from faceswap.usecases.swaps import CreateSwapRequest, SwapService
 from faceswap.usecases.workflow_steps import Steps, error_from_failure
 
-from tests.provider.memory_provider import MemoryProvider, MemorySwapService
 from tests.unit.conftest import BUCKET, image_bytes
+from tests.unit.provider.memory_provider import MemoryProvider, MemorySwapService
 
 ALICE = "iam:arn:aws:iam::123456789012:user/alice"
 

@@ -35,7 +35,7 @@ def _ailabtools(config: Settings) -> FaceSwapProvider:
 
 
 # Name -> builder. The names are also the `Provider` parameter's AllowedValues in template.yaml and the `provider.name`
-# enum of the event schemas (tests/provider/test_provider_registry.py keeps the three equal).
+# enum of the event schemas (tests/unit/provider/test_provider_registry.py keeps the three equal).
 PROVIDERS: dict[str, Callable[[Settings], FaceSwapProvider]] = {
     "ailabtools": _ailabtools,
 }

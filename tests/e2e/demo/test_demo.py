@@ -11,7 +11,7 @@ import numpy as np
 from faceswap_local import demo
 
 from tests.conftest import EVENTS
-from tests.engine.helpers import dilated_face_region, inner_hull, landmark_error, largest_landmarks
+from tests.unit.engine.helpers import dilated_face_region, inner_hull, landmark_error, largest_landmarks
 
 
 def decode(data: bytes) -> np.ndarray:

@@ -10,8 +10,8 @@ import pytest
 from faceengine import SwapOptions, SwapResult, swap
 from faceengine.geometry import INNER_FACE, procrustes_distance
 
-from tests.engine.conftest import decode, encode
-from tests.engine.helpers import dilated_face_region, inner_hull, landmark_error, largest_landmarks
+from tests.unit.engine.conftest import decode, encode
+from tests.unit.engine.helpers import dilated_face_region, inner_hull, landmark_error, largest_landmarks
 
 MODES = [("similarity", "seamless"), ("similarity", "alpha"), ("delaunay", "seamless"), ("delaunay", "alpha")]
 

@@ -3,8 +3,8 @@
 To check an adapter, subclass `ProviderContract` in a test module and give it a `harness` fixture: an object that
 builds the adapter (`provider()`) and puts the service behind it into a `Scenario` (`arrange(scenario)`), by mocking
 its HTTP API, starting an emulator, or whatever reaches that service without the network. `secret` is a credential
-the adapter uses; no error may carry it. See tests/provider/test_ailabtools_contract.py (HTTP mocked) and
-tests/provider/test_memory_contract.py (the minimal adapter that proves the seam).
+the adapter uses; no error may carry it. See tests/unit/provider/test_ailabtools_contract.py (HTTP mocked) and
+tests/unit/provider/test_memory_contract.py (the minimal adapter that proves the seam).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 from faceswap_client.cli import main
 from PIL import Image
 
-from tests.client.fake_faceswap_api import GOOD_TOKEN, FakeServer
+from tests.integration.client.fake_faceswap_api import GOOD_TOKEN, FakeServer
 
 
 @dataclass

@@ -10,8 +10,8 @@ import pytest
 import requests
 from faceswap_client.auth import region_for
 
-from tests.client.fake_faceswap_api import FakeJob, FakeServer
 from tests.contract.openapi_schemas import component_validator
+from tests.integration.client.fake_faceswap_api import FakeJob, FakeServer
 
 JOB_ID = "0f4d5a3c9b2e4f60a1b2c3d4e5f60718"
 

@@ -9,7 +9,7 @@ from faceengine import SwapOptions, blend, swap
 from faceengine.detect import _Candidates, weighted_nms
 from faceengine.geometry import apply_affine, fit_similarity, procrustes_distance
 
-from tests.engine.conftest import decode, encode
+from tests.unit.engine.conftest import decode, encode
 
 
 def test_similarity_fit_recovers_a_known_transform() -> None:

@@ -12,7 +12,7 @@ from faceswap_client.exit_codes import ExitCode
 from faceswap_client.messages import API_ERROR_HINTS, JOB_ERROR_HINTS, describe_job_error
 from faceswap_client.progress import Progress
 
-ARCHITECTURE = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
+ARCHITECTURE = (Path(__file__).resolve().parents[3] / "docs" / "architecture.md").read_text()
 API_TABLE = ARCHITECTURE.split("Job error codes")[0]
 API_CODES = [(int(s), c) for s, c in re.findall(r"^\| (\d{3}) \| `([A-Z_]+)` \|", API_TABLE, re.M)]
 JOB_CODES = re.findall(r"^\| `([A-Z_]+)` \|", ARCHITECTURE.split("Job error codes")[1].split("\n## ")[0], re.M)

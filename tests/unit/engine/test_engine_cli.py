@@ -9,7 +9,7 @@ from pathlib import Path
 
 from faceengine.__main__ import main
 
-from tests.engine.conftest import REPO_ROOT, decode
+from tests.unit.engine.conftest import REPO_ROOT, decode
 
 
 def test_cli_writes_result_and_report(tmp_path: Path, samples: Path) -> None:

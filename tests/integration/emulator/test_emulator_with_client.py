@@ -13,7 +13,7 @@ import requests
 from faceswap.provider import Photo, ProviderOutcomeUnknown, ProviderPermanentError, ProviderTransientError
 from faceswap.provider.ailabtools import AilabClient
 
-from tests.emulator.emulator_helpers import API_KEY, NO_FACE_COLOR, make_image, wait_for
+from tests.integration.emulator.emulator_helpers import API_KEY, NO_FACE_COLOR, make_image, wait_for
 
 T = ProviderTransientError
 P = ProviderPermanentError
@@ -127,7 +127,7 @@ def test_never_finish_stays_processing(server, client):
     assert {client.query(task_id).state for _ in range(5)} <= {"queued", "processing"}
 
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _cli_env() -> dict[str, str]:

@@ -11,8 +11,8 @@ from faceengine import ERROR_CODES, SUPPORTED_CONTENT_TYPES, FaceSwapError, Swap
 from faceengine.codec import header_size
 from PIL import Image
 
-from tests.engine.conftest import decode, encode
-from tests.engine.helpers import faces_and_landmarks
+from tests.unit.engine.conftest import decode, encode
+from tests.unit.engine.helpers import faces_and_landmarks
 
 
 def _error(target: bytes, template: bytes, options: SwapOptions | None = None) -> FaceSwapError:

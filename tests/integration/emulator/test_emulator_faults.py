@@ -8,7 +8,7 @@ import pytest
 import requests
 from faceswap_local.emulator import FaultRule, FaultTable
 
-from tests.emulator.emulator_helpers import make_image, query, submit, wait_for
+from tests.integration.emulator.emulator_helpers import make_image, query, submit, wait_for
 
 
 def _task_id(http, server) -> str:

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = REPO_ROOT / ".cache" / "samples"
 NAMES = ("astronaut.png", "camera.png", "grace_hopper.jpg")
 

@@ -8,7 +8,7 @@ import pytest
 import requests
 from faceswap_local.emulator import EmulatorConfig, EmulatorServer
 
-from tests.emulator.emulator_helpers import API_KEY, FakeClock, fake_swapper
+from tests.integration.emulator.emulator_helpers import API_KEY, FakeClock, fake_swapper
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import requests
 import responses
 from faceswap.provider.ailabtools import QUERY_PATH, SUBMIT_PATH, AilabClient
 
-from tests.provider.contract import ProviderContract, Scenario
+from tests.unit.provider.contract import ProviderContract, Scenario
 
 BASE = "https://api.example.test"
 

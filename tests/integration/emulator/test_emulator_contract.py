@@ -11,7 +11,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.emulator.emulator_helpers import (
+from tests.integration.emulator.emulator_helpers import (
     CRASH_COLOR,
     NO_FACE_COLOR,
     fake_swapper,

@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from tests.client.fake_faceswap_api import RESULT_BYTES, FakeServer
+from tests.integration.client.fake_faceswap_api import RESULT_BYTES, FakeServer
 
 FAST = ("--poll-interval", "0.02")
 

@@ -12,7 +12,7 @@ from faceswap.provider import factory
 from faceswap.provider.ailabtools import AilabClient
 from samtranslator.yaml_helper import yaml_parse
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PACKAGE = REPO / "layers" / "common" / "python" / "faceswap"
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.provider.contract import ProviderContract, Scenario
-from tests.provider.memory_provider import MemoryProvider, MemorySwapService
+from tests.unit.provider.contract import ProviderContract, Scenario
+from tests.unit.provider.memory_provider import MemoryProvider, MemorySwapService
 
 
 class MemoryHarness:
