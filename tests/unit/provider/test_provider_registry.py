@@ -3,7 +3,6 @@ factory share; the workflow and the handlers reach providers only through the se
 
 from __future__ import annotations
 
-import ast
 import json
 from pathlib import Path
 
@@ -11,6 +10,8 @@ import pytest
 from faceswap.provider import factory
 from faceswap.provider.ailabtools import AilabClient
 from samtranslator.yaml_helper import yaml_parse
+
+from tests.unit.test_layering import imported_modules
 
 REPO = Path(__file__).resolve().parents[3]
 PACKAGE = REPO / "layers" / "common" / "python" / "faceswap"
@@ -41,23 +42,12 @@ def test_an_unknown_provider_is_a_clear_configuration_error(monkeypatch):
         factory.provider()
 
 
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-    return names
-
-
 def test_only_the_factory_knows_an_adapter():
     files = [*PACKAGE.rglob("*.py"), *(REPO / "functions").rglob("*.py")]
     outside = [p for p in files if "provider" not in p.relative_to(REPO).parts or p.name == "contract.py"]
     assert len(outside) > 20
     offenders = {
-        str(path.relative_to(REPO)): sorted(name for name in _imports(path) if ".provider.ailabtools" in name)
+        str(path.relative_to(REPO)): sorted(name for name in imported_modules(path) if ".provider.ailabtools" in name)
         for path in outside
     }
     assert {path: names for path, names in offenders.items() if names} == {}
