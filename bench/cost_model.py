@@ -27,8 +27,8 @@ RESULTS = ROOT / "bench" / "results" / "cost.md"
 
 # -- prices (us-east-1, on-demand, free tiers ignored) ------------------------------------------------------------
 PRICES_SOURCE = (
-    "the research notes on SAM conventions, section 2 (AWS pricing pages and third-party copies, "
-    "research snapshot of 2026; the AWS pages carry no date of their own), except DynamoDB"
+    "the AWS pricing pages for Lambda (arm64), Step Functions Standard, S3, EventBridge and CloudWatch "
+    "(us-east-1, as read in 2026; the pages carry no date of their own), except DynamoDB"
 )
 PRICE_DATE = "2026 (research snapshot); DynamoDB on-demand prices as cut on 2024-11-01"
 SFN_PER_TRANSITION = 0.025 / 1000
@@ -113,7 +113,6 @@ def _load_asl() -> dict[str, Any]:
 
 
 FIXED_TRANSITIONS, TRANSITIONS_PER_INVOCATION = asl_transition_counts(_load_asl())
-TRANSITIONS_PER_POLL = TRANSITIONS_PER_INVOCATION  # the old name: before inline polling, one poll per invocation
 
 
 def success_transitions(query_invocations_per_job: float) -> float:
@@ -131,7 +130,7 @@ def _any_tag(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
         return loader.construct_scalar(node)
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node)
-    return loader.construct_mapping(node)  # type: ignore[arg-type]
+    return loader.construct_mapping(node)
 
 
 _CfnLoader.add_multi_constructor("!", _any_tag)
@@ -147,7 +146,8 @@ def template_memory_mb(path: Path = TEMPLATE_PATH) -> dict[str, int]:
     default = int(template.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
     memory: dict[str, int] = {}
     for resource in template.get("Resources", {}).values():
-        if resource.get("Type") != "AWS::Serverless::Function":
+        # Fn::ForEach loops (lists) generate log groups and alarms only, never functions.
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
             continue
         properties = resource.get("Properties", {})
         name = str(properties.get("CodeUri", "")).rstrip("/").split("/")[-1]
@@ -290,11 +290,6 @@ def max_invocations_within_target(
         middle = (low + high) / 2
         low, high = (middle, high) if cost(middle) < budget else (low, middle)
     return low
-
-
-def max_polls_within_target(requests: JobRequests | None = None) -> float:
-    """The largest polls/job within the target with one Query invocation per poll (no inline polling)."""
-    return max_invocations_within_target(requests=requests)
 
 
 def marginal_costs() -> dict[str, float]:

@@ -306,7 +306,7 @@ class SmokeTest:
         )
 
     def _job_record(self, job_id: str) -> dict[str, Any] | None:
-        from boto3.dynamodb.types import TypeDeserializer  # type: ignore[import-untyped]
+        from boto3.dynamodb.types import TypeDeserializer  # type: ignore[import-untyped,unused-ignore]
 
         item = (
             self._client("dynamodb")
@@ -459,7 +459,7 @@ def _request_auth(args: Any, api_url: str, region: str | None) -> AuthBase | Non
 
 def run_command(args: Any, out: TextIO, err: TextIO) -> int:
     """0 when every check passed, 1 when one failed, 2 for a usage error."""
-    import boto3  # type: ignore[import-untyped]
+    import boto3  # type: ignore[import-untyped,unused-ignore]
 
     if not args.yes and not args.no_provider:
         err.write(f"faceswap: {SPEND_WARNING}\n")

@@ -1,4 +1,4 @@
-"""Hostile and broken input through the live API path (issue 5): the corpus of bad images uploaded with the presigned
+"""Hostile and broken input through the live API path: the corpus of bad images uploaded with the presigned
 forms, and bad HTTP bodies, paths, methods, content types and credentials sent to the gateway.
 
 Every bad image must fail its job with the corpus's documented code, start no execution, spend no credit, leave no

@@ -8,23 +8,26 @@ import time
 import pytest
 from faceswap.adapters.job_table import JobStore
 from faceswap.domain.errors import JobFailure
-from faceswap.provider import factory
-from faceswap.provider.ailabtools import (
+from faceswap.provider import (
     ProviderOutcomeUnknown,
     ProviderPermanentError,
     ProviderTransientError,
     QueryResult,
+    factory,
 )
 from faceswap.usecases.swaps import CreateSwapRequest, SwapService
 from faceswap.usecases.workflow_steps import Steps, error_from_failure
 
 from tests.unit.conftest import BUCKET, image_bytes
+from tests.unit.provider.memory_provider import MemoryProvider, MemorySwapService
 
 ALICE = "iam:arn:aws:iam::123456789012:user/alice"
 
 
 class ScriptedProvider:
     """Answers submit/query from scripts; counts what reached it."""
+
+    name = "scripted"
 
     def __init__(self, submits: list, queries: list | None = None) -> None:
         self.submits, self.queries = list(submits), list(queries or [])
@@ -57,8 +60,8 @@ def queued_job(fake_aws) -> str:
 
 
 def use(monkeypatch, provider: ScriptedProvider) -> ScriptedProvider:
-    monkeypatch.setattr(factory, "client", lambda key=None: provider)
-    monkeypatch.setattr(factory, "api_key", lambda: "test-key")
+    monkeypatch.setitem(factory.PROVIDERS, "scripted", lambda config: provider)
+    monkeypatch.setenv("PROVIDER", "scripted")
     return provider
 
 
@@ -84,7 +87,12 @@ def test_submit_is_never_repeated_once_a_task_exists(queued_job, monkeypatch):
     again = Steps().submit(queued_job)
     assert provider.submit_calls == 1 and first["status"] == again["status"] == "running"
     job = JobStore().get(queued_job)
-    assert job.provider_task_id == "task-1" and job.status == "processing" and not job.submit_in_flight
+    assert (
+        job.provider == "scripted"
+        and job.provider_task_id == "task-1"
+        and job.status == "processing"
+        and not job.submit_in_flight
+    )
 
 
 def test_a_refused_submit_can_be_retried(queued_job, monkeypatch):
@@ -346,7 +354,7 @@ class TricklingResult:
 @pytest.fixture
 def processing_job(queued_job, monkeypatch) -> str:
     monkeypatch.setenv("ALLOW_INSECURE_RESULT_URLS", "true")
-    JobStore().record_submitted(queued_job, "task-1")
+    JobStore().record_submitted(queued_job, "ailabtools", "task-1")
     return queued_job
 
 
@@ -412,3 +420,24 @@ def test_query_retries_a_throttled_secret_read_and_fails_auth_without_a_key(proc
             Steps().query(processing_job)
     poll = Steps().query(processing_job)
     assert poll["status"] == "failed" and poll["error"]["code"] == "PROVIDER_AUTH_FAILED"
+
+
+def test_a_job_runs_through_the_workflow_on_the_second_provider(fake_aws, monkeypatch):
+    service = MemorySwapService()
+    monkeypatch.setitem(factory.PROVIDERS, "memory", lambda config: MemoryProvider(service, "memory-key"))
+    monkeypatch.setenv("PROVIDER", "memory")
+    job_id = SwapService().create("iam:arn:aws:iam::123456789012:user/alice", CreateSwapRequest(), None)[0]["job_id"]
+    for role in ("target", "template"):
+        fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/{role}", Body=image_bytes())
+    JobStore().mark_queued(job_id)
+    assert JobStore().require(job_id).provider == "memory"  # named at creation by the configuration
+
+    steps = Steps()
+    steps.validate(job_id)
+    assert steps.submit(job_id)["status"] == "running"
+    monkeypatch.setenv("PROVIDER", "ailabtools")  # a job keeps asking the provider it was sent to
+    polls = [steps.query(job_id) for _ in range(3)]
+
+    assert polls[-1]["status"] == "succeeded"
+    assert polls[-1]["result_url"] == f"https://memory.example.test/{JobStore().require(job_id).provider_task_id}.jpg"
+    assert JobStore().require(job_id).provider == "memory"

@@ -31,6 +31,7 @@ class Settings:
     event_bus_name: str
     event_source: str
     state_machine_arn: str
+    provider_name: str
     provider_base_url: str
     provider_api_key_secret_arn: str
     provider_connect_timeout: float
@@ -68,6 +69,7 @@ class Settings:
             event_bus_name=os.environ.get("EVENT_BUS_NAME", "default"),
             event_source=os.environ.get("EVENT_SOURCE", "faceswap"),
             state_machine_arn=os.environ.get("STATE_MACHINE_ARN", ""),
+            provider_name=os.environ.get("PROVIDER", "ailabtools"),
             provider_base_url=os.environ.get("PROVIDER_BASE_URL", "https://www.ailabapi.com"),
             provider_api_key_secret_arn=os.environ.get("PROVIDER_API_KEY_SECRET_ARN", ""),
             provider_connect_timeout=_float("PROVIDER_CONNECT_TIMEOUT", 3.05),

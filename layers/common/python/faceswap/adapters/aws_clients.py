@@ -17,7 +17,7 @@ _clients: dict[tuple[str, str | None, str | None], Any] = {}
 # bucket's regional virtual-hosted address, <bucket>.s3.<region>.amazonaws.com: by default botocore presigns against
 # the global s3.amazonaws.com, which regions opened since 2019 refuse (HTTP 400) and the others answer with a 307
 # redirect that a browser's cross-origin POST does not follow.
-_S3_RETRIES = {"mode": "standard", "max_attempts": 4}
+_S3_RETRIES: Any = {"mode": "standard", "max_attempts": 4}  # botocore-stubs types it as a TypedDict
 _S3_CONFIG = Config(
     signature_version="s3v4",
     retries=_S3_RETRIES,

@@ -40,7 +40,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from faceswap.domain.addresses import address_refusal, is_loopback
@@ -114,7 +114,7 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 def fetch_to(
     url: str,
-    sink: BinaryIO,
+    sink: IO[bytes],
     *,
     max_bytes: int,
     allowed_content_types: Iterable[str] = ("image/jpeg", "image/png"),
@@ -243,9 +243,10 @@ def _request(
     for address in target.addresses:
         adapter = pinned_adapter_class()(address, None if target.is_ip_literal else target.host)
         try:
-            return adapter.send(
+            response: requests.Response = adapter.send(
                 prepared, stream=True, timeout=(connect_timeout, read_timeout), verify=verify, cert=cert, proxies={}
             )
+            return response
         except requests.exceptions.SSLError:
             raise FetchError(
                 RESULT_INVALID, f"TLS verification failed for {redact_url(target.url)}"
@@ -307,7 +308,7 @@ def pinned_adapter_class() -> type:
         ) -> Any:
             host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
             if host_params["scheme"] == "https" and self._server_hostname:
-                pool_kwargs = {
+                pool_kwargs = {  # type: ignore[typeddict-unknown-key]  # urllib3 accepts them; its stubs lag
                     **pool_kwargs,
                     "server_hostname": self._server_hostname,
                     "assert_hostname": self._server_hostname,
@@ -322,7 +323,7 @@ def pinned_adapter_class() -> type:
 def _consume(
     response: requests.Response,
     target: _Target,
-    sink: BinaryIO,
+    sink: IO[bytes],
     max_bytes: int,
     allowed: frozenset[str],
     chunk_size: int,

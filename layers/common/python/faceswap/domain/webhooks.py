@@ -148,5 +148,5 @@ class RetryPolicy:
     def delay_seconds(self, attempts_made: int, random: Callable[[], float]) -> int:
         """Whole seconds to wait after `attempts_made` attempts (SQS visibility timeouts are whole seconds)."""
         exponent = min(max(attempts_made - 1, 0), 40)
-        ceiling = min(self.cap_seconds, self.base_seconds * 2**exponent)
+        ceiling = min(self.cap_seconds, self.base_seconds * 2.0**exponent)
         return max(1, math.ceil(ceiling / 2 + random() * ceiling / 2))

@@ -13,13 +13,14 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from faceswap.adapters import workflow_starter
-from faceswap.adapters.job_table import AWAITING_UPLOAD, DELETED, QUEUED, ROLES, Job, JobStore, new_job
+from faceswap.adapters.job_table import JobStore, new_job
 from faceswap.adapters.storage import Storage
 from faceswap.config import MAX_IMAGE_BYTES, settings
 from faceswap.domain import ids, webhooks
 from faceswap.domain.clock import iso, now_epoch
 from faceswap.domain.errors import ApiError, JobError
 from faceswap.domain.images import InvalidImageError, inspect_image
+from faceswap.domain.job import AWAITING_UPLOAD, DELETED, QUEUED, ROLES, Job
 from faceswap.domain.webhook_urls import parse_webhook_request
 from faceswap.usecases.job_endings import fail_job
 
@@ -131,7 +132,8 @@ class Intake:
 
     # -- EventBridge "FaceSwap Requested" ----------------------------------------------------------------------
     def handle_request_event(self, event: dict[str, Any]) -> IntakeOutcome:
-        detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+        raw_detail = event.get("detail")
+        detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
         request_key = detail.get("idempotency_key") if isinstance(detail.get("idempotency_key"), str) else None
         job_id = ids.job_id_for_request_event(request_key or str(event.get("id", "")))
         reference = detail.get("client_reference")

@@ -18,13 +18,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from faceswap.adapters import secret_values, webhook_queue, webhook_sender
-from faceswap.adapters.event_bus import FAILED_DETAIL_TYPE, SUCCEEDED_DETAIL_TYPE, terminal_detail
-from faceswap.adapters.job_table import DELETED, FAILED, SUCCEEDED, Job, JobStore
+from faceswap.adapters.event_bus import FAILED_DETAIL_TYPE, SUCCEEDED_DETAIL_TYPE
+from faceswap.adapters.job_table import JobStore
 from faceswap.adapters.storage import Storage
 from faceswap.config import Settings, settings
 from faceswap.domain import webhooks
 from faceswap.domain.clock import iso, now_epoch, parse_iso
 from faceswap.domain.ids import is_job_id
+from faceswap.domain.job import DELETED, FAILED, SUCCEEDED, Job
+from faceswap.domain.job_views import event_detail
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +204,7 @@ class WebhookDelivery:
         if job.status == SUCCEEDED and job.result:
             result_url, expires_at = self.result_link(job)
         return webhooks.build_body(
-            terminal_detail(job),
+            event_detail(job),
             timestamp=job.completed_at or job.updated_at,
             result_url=result_url,
             result_url_expires_at=expires_at,
