@@ -15,6 +15,12 @@ from typing import Any
 
 from faceswap_local.local_auth import AuthError, LocalAuth
 
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: ``whsec_`` + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
 TOKEN_TTL_SECONDS = 30 * 24 * 3600
 TOKEN_RENEW_BEFORE_SECONDS = 24 * 3600
 IAM_USER = "local-iam-user"
@@ -73,12 +79,18 @@ class LocalState:
             _write_private(path, json.dumps({"access_key_id": access_key, "secret_access_key": secret_key}) + "\n")
         return access_key, secret_key
 
-    def webhook_secret(self) -> str:
-        """A Standard Webhooks signing secret (``whsec_`` + base64 of 24 random bytes)."""
-        path = self.folder / "webhook-secret.txt"
-        if not path.exists():
-            _write_private(path, "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode() + "\n")
-        return path.read_text().strip()
+    @property
+    def webhook_secret_file(self) -> Path:
+        return self.folder / "webhook-secret.txt"
+
+    def webhook_secret(self, path: Path | None = None) -> str:
+        """The Standard Webhooks signing secret, created once: a receiver configured from the docs keeps verifying."""
+        path = path or self.webhook_secret_file
+        value = path.read_text().strip() if path.exists() else ""
+        if not value:
+            value = new_webhook_secret()
+            _write_private(path, value + "\n")
+        return value
 
     def write_outputs(self, outputs: dict[str, Any]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

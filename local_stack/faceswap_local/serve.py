@@ -128,6 +128,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--processing-seconds", type=float, default=3.0, help="emulated provider processing time")
     parser.add_argument("--events-file", type=Path, help="default: <state-dir>/events.jsonl")
     parser.add_argument("--token-file", type=Path, help="default: <state-dir>/token.txt")
+    parser.add_argument("--webhook-secret-file", type=Path,
+                        help="the webhook signing secret; default: <state-dir>/webhook-secret.txt")  # fmt: skip
     parser.add_argument("--provider-url", default=os.environ.get("FACESWAP_PROVIDER_URL"),
                         help="an AILabTools-compatible service instead of the built-in emulator")  # fmt: skip
     parser.add_argument("--provider-key", default=os.environ.get("FACESWAP_PROVIDER_KEY"))
@@ -158,7 +160,7 @@ def main(argv: list[str]) -> int:
         provider_key=args.provider_key,
         cors_origins=[*own_origins, *args.cors_origin],  # the playground posts uploads to the bucket
         unauthorized_hint=f"the current local token is in {token_file}",
-        webhook_secret=state.webhook_secret(),
+        webhook_secret=state.webhook_secret(args.webhook_secret_file),
     )
     stack = OfflineStack(options, auth=auth)
     stopping = threading.Event()
@@ -179,6 +181,8 @@ def main(argv: list[str]) -> int:
         say(f"SigV4 user      AWS_ACCESS_KEY_ID={access_key} AWS_SECRET_ACCESS_KEY={secret_key}")
         provider = args.provider_url or f"{stack.emulator.base_url} (built-in emulator, offline engine)"
         say(f"Provider        {provider};  outputs in {state.outputs_file}")
+        secret_file = args.webhook_secret_file or state.webhook_secret_file
+        say(f"Webhooks        signing secret in {secret_file} (verify deliveries with it)")
         say("Ready. Ctrl-C stops.")
         stopping.wait()
     finally:

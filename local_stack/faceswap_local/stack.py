@@ -18,6 +18,7 @@ from faceswap_local.aws.template import load_template
 from faceswap_local.emulator import DEFAULT_API_KEY, EmulatorConfig, EmulatorServer, Swapper, engine_swapper
 from faceswap_local.gateway import LocalGateway
 from faceswap_local.local_auth import LocalAuth
+from faceswap_local.local_state import new_webhook_secret
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -35,7 +36,6 @@ class StackOptions:
     cors_origins: list[str] = field(default_factory=list)  # CorsAllowedOrigins
     playground_dir: Path | None = REPO / "playground"  # served at / when it exists
     unauthorized_hint: str = ""  # appended to 401 messages: where the current token is
-    webhook_secret: str | None = None  # the value of the template's webhook signing secret(s), if it has any
     emulator: EmulatorConfig = field(default_factory=lambda: EmulatorConfig(queued_seconds=0.3, processing_seconds=1.0))
     swapper: Swapper | None = None  # default: the offline engine
     job_timeout_seconds: int = 600
@@ -44,6 +44,9 @@ class StackOptions:
     events_file: Path | None = None
     on_event: Callable[[dict[str, Any]], None] | None = None
     parameter_overrides: dict[str, str] = field(default_factory=dict)
+    # Function settings on top of the template's (e.g. WEBHOOK_RETRY_* to compress the webhook retry clock).
+    env_overrides: dict[str, str] = field(default_factory=dict)
+    webhook_secret: str | None = None  # whsec_...; None: a fresh one per stack (see OfflineStack.webhook_secret)
 
 
 class EventLog:
@@ -114,6 +117,7 @@ class OfflineStack:
         self._token: str | None = None
         self.events: EventLog | None = None
         self.api_url = ""
+        self.webhook_secret = self.options.webhook_secret or new_webhook_secret()
 
     def start(self) -> OfflineStack:
         try:
@@ -135,15 +139,8 @@ class OfflineStack:
         if options.cors_origins:
             parameters.setdefault("CorsAllowedOrigins", ",".join(options.cors_origins))
         secret_values = {"ProviderApiKeySecret": api_key}
-        if options.webhook_secret:
-            declared = load_template(TEMPLATE).get("Resources", {})
-            secret_values.update(
-                {
-                    logical_id: options.webhook_secret
-                    for logical_id, resource in declared.items()
-                    if resource.get("Type") == "AWS::SecretsManager::Secret" and "webhook" in logical_id.lower()
-                }
-            )
+        if "WebhookSigningSecret" in load_template(TEMPLATE).get("Resources", {}):
+            secret_values["WebhookSigningSecret"] = self.webhook_secret
         self.cloud = LocalCloud(
             TEMPLATE,
             parameter_overrides={
@@ -157,7 +154,10 @@ class OfflineStack:
             env_overrides={
                 # The emulator serves results over http on 127.0.0.1, which production refuses.
                 "ALLOW_INSECURE_RESULT_URLS": "true",
+                # Webhook receivers on this machine (http://127.0.0.1:PORT), which production refuses.
+                "ALLOW_INSECURE_WEBHOOK_URLS": "true",
                 "POWERTOOLS_TRACE_DISABLED": "true",
+                **options.env_overrides,
             },
             secret_values=secret_values,
             time_scale=options.time_scale,

@@ -51,7 +51,7 @@ def fresh_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test is a new Lambda sandbox: no settings, clients, secret or latency estimate kept from another."""
     monkeypatch.setattr(aws_clients, "_clients", {})
     monkeypatch.setattr(latency_store, "_cache", {})
-    monkeypatch.setattr(factory, "_provider", None)
+    monkeypatch.setattr(factory, "_secrets_provider_instance", None)
     config.settings.cache_clear()
     yield
     config.settings.cache_clear()

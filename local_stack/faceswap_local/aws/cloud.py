@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from .sqs_poller import SqsPollers
 from .workers import DEFAULT_MAX_SANDBOXES, InvocationRecord, InvokeHook, LambdaRuntime, LogSink
 
 REGION = "us-east-1"
+WsgiWrapper = Callable[[Any], Any]  # a WSGI middleware factory: app -> app
 _FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 _active_lock = threading.Lock()
 _active: LocalCloud | None = None  # moto's backends are process-global: one running cloud per process
@@ -69,6 +70,7 @@ class LocalCloud:
         host: str = "127.0.0.1",
         port: int = 0,
         max_sandboxes: int = DEFAULT_MAX_SANDBOXES,
+        app_wrappers: Sequence[WsgiWrapper] = (),
     ) -> None:
         if time_scale < 0:
             raise ValueError("time_scale must be >= 0")
@@ -82,6 +84,7 @@ class LocalCloud:
         self.host = host
         self.port = port
         self.max_sandboxes = max_sandboxes
+        self.app_wrappers = list(app_wrappers)  # outermost last, in front of the S3 checks (see _wrap_app)
         self.region = REGION
         self.account_id = DEFAULT_ACCOUNT_ID
         self.endpoint_url = ""
@@ -124,10 +127,7 @@ class LocalCloud:
         self._undo.append(lambda: werkzeug_logger.setLevel(previous_level))
 
         moto_patches.install_bucket_cors_only(self._patches)  # before the server builds its service applications
-        secrets = {_FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]: _FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
-        self._server = LocalEndpoint(
-            self.host, self.port, lambda app: S3CorsMiddleware(PostPolicyMiddleware(app, secrets))
-        )
+        self._server = LocalEndpoint(self.host, self.port, self._wrap_app)
         self._server.start()
         self.endpoint_url = self._server.url
         # The interpreter's own clients go to http://localhost:$MOTO_PORT (default 5000, maybe somebody else's).
@@ -172,9 +172,18 @@ class LocalCloud:
             self._runtime.register(spec)
         self._async_invoker.configs = self.deployment.async_configs
         self._async_invoker.send_to_queue = self._send_to_queue
-        self._pollers = SqsPollers(self.client("sqs"), self.invoke_batch, self._shutdown)
+        self._pollers = SqsPollers(self._poller_client("sqs"), self.invoke_batch, self._shutdown)
         for mapping in self.deployment.queue_sources:
             self._pollers.start(mapping)
+
+    def _wrap_app(self, app: Any) -> Any:
+        """The moto server's WSGI application as clients meet it: the one place where it is wrapped. Presigned POST
+        checks innermost, then S3's CORS answers (so refusals carry CORS headers), then ``app_wrappers`` in order."""
+        secrets = {_FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]: _FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
+        app = S3CorsMiddleware(PostPolicyMiddleware(app, secrets))
+        for wrap in self.app_wrappers:
+            app = wrap(app)
+        return app
 
     def _set_base_variable(self, name: str, value: str) -> None:
         base = os.environ
@@ -222,6 +231,18 @@ class LocalCloud:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+    def _poller_client(self, service: str) -> Any:
+        """A client of its own per poller service: a long poll must not share a connection pool with the tests."""
+        config = Config(retries={"mode": "standard", "max_attempts": 3})
+        return _shared_session().client(
+            service,
+            region_name=self.region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto accepts any credentials
+            config=config,
+        )
 
     # access -----------------------------------------------------------------------------------------------------
     @property

@@ -51,6 +51,7 @@ FUNCTION_PROPERTIES = {
     "Events", "Policies", "Description", "EventInvokeConfig", "FunctionName",
 }  # fmt: skip
 EVENT_TYPES = ("HttpApi", "Api", "S3", "EventBridgeRule", "SQS")
+EVENT_SOURCE_MAPPING_PROPERTIES = {"EventSourceArn", "FunctionName", "BatchSize", "FunctionResponseTypes"}
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,7 @@ class TemplateDeployer:
             FUNCTION: self._create_function,
             STATE_MACHINE: self._create_state_machine,
             "AWS::Events::Rule": self._create_rule,
+            "AWS::Lambda::EventSourceMapping": self._create_event_source_mapping,
         }
         unsupported = {
             f"{lid} ({spec.get('Type')})"
@@ -419,6 +421,30 @@ class TemplateDeployer:
         )
         self.out.state_machines[logical_id] = arn
 
+    def _create_event_source_mapping(self, logical_id: str) -> None:
+        unknown = set(self._props(logical_id)) - EVENT_SOURCE_MAPPING_PROPERTIES
+        if unknown:
+            raise TemplateError(f"{logical_id}: mapping properties not supported locally: {sorted(unknown)}")
+        props = self._resolved_props(logical_id)
+        source = str(props.get("EventSourceArn", ""))
+        if source.split(":")[2:3] != ["sqs"]:
+            raise TemplateError(f"{logical_id}: only SQS event source mappings are supported locally, not {source!r}")
+        by_name = {spec.function_name: spec for spec in self.out.functions.values()}
+        function = str(props.get("FunctionName", "")).rsplit(":", 1)[-1]
+        if function not in by_name:
+            raise TemplateError(f"{logical_id}: FunctionName {function!r} is not a function of the template")
+        self.out.queue_sources.append(self._queue_source(by_name[function], source, props))
+
+    def _queue_source(self, spec: FunctionSpec, queue_arn: str, props: Mapping[str, Any]) -> QueueSource:
+        queue_url = self.clients("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[1])["QueueUrl"]
+        return QueueSource(
+            function_name=spec.function_name,
+            queue_url=queue_url,
+            queue_arn=queue_arn,
+            batch_size=int(props.get("BatchSize", 10)),
+            report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+        )
+
     def _create_rule(self, logical_id: str) -> None:
         props = self._resolved_props(logical_id)
         if "ScheduleExpression" in props or "EventPattern" not in props:
@@ -452,18 +478,7 @@ class TemplateDeployer:
                 elif kind == "EventBridgeRule":
                     self._create_function_rule(logical_id, event_id, spec, props)
                 elif kind == "SQS":
-                    queue_arn = props["Queue"]
-                    queue_url = self.clients("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[1])["QueueUrl"]
-                    self.out.queue_sources.append(
-                        QueueSource(
-                            function_name=spec.function_name,
-                            queue_url=queue_url,
-                            queue_arn=queue_arn,
-                            batch_size=int(props.get("BatchSize", 10)),
-                            report_batch_item_failures="ReportBatchItemFailures"
-                            in props.get("FunctionResponseTypes", []),
-                        )
-                    )
+                    self.out.queue_sources.append(self._queue_source(spec, props["Queue"], props))
                 elif kind in ("HttpApi", "Api"):  # served by the local gateway
                     route = f"{str(props.get('Method', 'ANY')).upper()} {props.get('Path', '/{proxy+}')}"
                     self.out.http_routes.setdefault(logical_id, []).append(route)

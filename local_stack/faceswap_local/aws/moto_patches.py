@@ -1,4 +1,4 @@
-"""Fixes and adjustments to moto 5.2.5 internals (all private APIs; see tests/local/test_moto_canary.py).
+"""Fixes and adjustments to moto 5.2.5 internals (all private APIs; see tests/integration/local/test_moto_canary.py).
 
 - moto's server answers CORS for any origin on every service; S3 must follow the bucket's CORS rules only;
 - (in workers.py) every Lambda invocation runs in the function's worker processes instead of Docker;
