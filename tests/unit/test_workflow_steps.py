@@ -63,6 +63,7 @@ def queued_job(fake_aws) -> str:
 def use(monkeypatch, provider: ScriptedProvider) -> ScriptedProvider:
     monkeypatch.setitem(factory.PROVIDERS, "scripted", lambda config: provider)
     monkeypatch.setenv("PROVIDER", "scripted")
+    settings.cache_clear()  # a new sandbox with this configuration
     return provider
 
 
@@ -143,12 +144,14 @@ def with_secret(monkeypatch, fake_aws, provider: KeyReadingProvider, **secret) -
 
     arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="provider-key", **secret)["ARN"]
     monkeypatch.setenv("PROVIDER_API_KEY_SECRET_ARN", arn)
+    monkeypatch.setenv("PROVIDER", "ailabtools")
+    settings.cache_clear()  # a new sandbox with this configuration
 
-    def build(key=None):
-        provider.key = key
+    def build(base_url, *, api_key, **_timeouts):  # the factory's AILabTools builder passes the key it read
+        provider.key = api_key
         return provider
 
-    monkeypatch.setattr(factory, "client", build)
+    monkeypatch.setattr("faceswap.provider.ailabtools.AilabClient", build)
     return arn
 
 
@@ -358,6 +361,7 @@ class TricklingResult:
 @pytest.fixture
 def processing_job(queued_job, monkeypatch) -> str:
     monkeypatch.setenv("ALLOW_INSECURE_RESULT_URLS", "true")
+    settings.cache_clear()  # a new sandbox with this configuration
     JobStore().record_submitted(queued_job, "ailabtools", "task-1")
     return queued_job
 
@@ -418,6 +422,7 @@ def test_query_retries_a_throttled_secret_read_and_fails_auth_without_a_key(proc
     monkeypatch.setenv("PROVIDER_BASE_URL", "http://127.0.0.1:9")  # never reached: the key read comes first
     arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="no-value-yet")["ARN"]
     monkeypatch.setenv("PROVIDER_API_KEY_SECRET_ARN", arn)
+    settings.cache_clear()  # a new sandbox with this configuration
     with Stubber(aws_clients.client("secretsmanager")) as stub:
         stub.add_client_error("get_secret_value", service_error_code="ThrottlingException", http_status_code=400)
         with pytest.raises(SecretUnavailableError):

@@ -8,7 +8,6 @@ NAT64, 6to4, Teredo). Loopback can be allowed for the local stack.
 from __future__ import annotations
 
 import ipaddress
-import socket
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -29,11 +28,29 @@ def ip_literal(host: str) -> str | None:
     except ValueError:
         pass
     if host and all(ch in "0123456789abcdefxABCDEFX." for ch in host):
-        try:
-            return socket.inet_ntoa(socket.inet_aton(host))
-        except OSError:
-            return None
+        return _shorthand_ipv4(host)
     return None
+
+
+def _shorthand_ipv4(host: str) -> str | None:
+    """inet_aton's reading: 1 to 4 parts, each decimal, octal (leading 0) or hex (0x); the last fills the rest."""
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    values = []
+    for part in parts:
+        digits, base = (
+            (part[2:], 16) if part[:2].lower() == "0x" else (part, 8 if len(part) > 1 and part[0] == "0" else 10)
+        )
+        try:
+            values.append(int(digits, base))
+        except ValueError:
+            return None
+    *leading, last = values
+    if any(value > 255 for value in leading) or last >= 256 ** (4 - len(leading)):
+        return None
+    number = sum(value << (8 * (3 - index)) for index, value in enumerate(leading)) + last
+    return str(ipaddress.IPv4Address(number))
 
 
 def address_refusal(address: str, *, allow_loopback: bool = False) -> str | None:
