@@ -137,17 +137,18 @@ class KeyReadingProvider(ScriptedProvider):
 
 
 def with_secret(monkeypatch, fake_aws, provider: KeyReadingProvider, **secret) -> str:
-    """The real secret reader against a secret in moto; the provider double is built with the key it is given."""
+    """The real secret reader against a secret in moto; the provider double is built with the key it reads."""
     import boto3
 
     arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="provider-key", **secret)["ARN"]
     monkeypatch.setenv("PROVIDER_API_KEY_SECRET_ARN", arn)
 
-    def build(key=None):
-        provider.key = key
+    def build(config):
+        provider.key = factory.api_key()  # as a real adapter is built: with its key read first
         return provider
 
-    monkeypatch.setattr(factory, "client", build)
+    monkeypatch.setitem(factory.PROVIDERS, "keyed", build)
+    monkeypatch.setenv("PROVIDER", "keyed")
     return arn
 
 

@@ -343,6 +343,8 @@ class JobStore:
             values[":now"] = iso(now)
         full_condition = "attribute_exists(job_id)" + (f" AND ({condition})" if condition else "")
         used = {name: value for name, value in values.items() if name in expression or name in full_condition}
+        if "#status" in expression or "#status" in full_condition:
+            names = {**names, "#status": "status"}
         kwargs: dict[str, Any] = {
             "Key": {"job_id": {"S": job_id}},
             "UpdateExpression": expression,

@@ -8,7 +8,6 @@ NAT64, 6to4, Teredo). Loopback can be allowed for the local stack.
 from __future__ import annotations
 
 import ipaddress
-import socket
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -28,12 +27,35 @@ def ip_literal(host: str) -> str | None:
         return str(ipaddress.ip_address(host))
     except ValueError:
         pass
-    if host and all(ch in "0123456789abcdefxABCDEFX." for ch in host):
+    return _shorthand_ipv4(host)
+
+
+def _shorthand_ipv4(host: str) -> str | None:
+    """The dotted quad that inet_aton would read `host` as (1-4 parts, each decimal, 0-octal or 0x-hex, the last
+    part filling the remaining bytes), else None. Parsed here rather than by socket.inet_aton: the domain has no I/O."""
+    parts = host.split(".")
+    if not host or len(parts) > 4 or not all(ch in "0123456789abcdefxABCDEFX." for ch in host):
+        return None
+    numbers: list[int] = []
+    for part in parts:
+        lowered = part.lower()
         try:
-            return socket.inet_ntoa(socket.inet_aton(host))
-        except OSError:
+            if lowered.startswith("0x"):
+                numbers.append(int(lowered[2:] or "0", 16))
+            elif len(lowered) > 1 and lowered.startswith("0"):
+                numbers.append(int(lowered, 8))
+            else:
+                numbers.append(int(lowered, 10))
+        except ValueError:
             return None
-    return None
+    *leading, last = numbers
+    if any(n > 255 for n in leading) or last >= 256 ** (4 - len(leading)):
+        return None
+    value = 0
+    for n in leading:
+        value = value * 256 + n
+    value = value * 256 ** (4 - len(leading)) + last
+    return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
 
 
 def address_refusal(address: str, *, allow_loopback: bool = False) -> str | None:
