@@ -11,7 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import blend, codec, colour
+from . import blend, codec, colour, relight
 from . import report as reporting
 from .detect import Detection, detect_faces
 from .errors import FACE_COUNT_INVALID, NO_FACE, SMALL_FACE, FaceSwapError, ImageRole
@@ -22,6 +22,7 @@ from .options import SwapOptions, SwapResult
 from .warp import Roi, Warped, delaunay_warp, similarity_warp
 
 ENGINE_VERSION = "1.0.0"
+RELIT_EDGE_CORRECTION = 0.2  # a relit face needs the seamless correction only this far (of its size) inside the edge
 ROI_MARGIN = 0.15  # ROI = the target face's landmark box plus this fraction of the face size on each side
 
 
@@ -97,20 +98,26 @@ def _swap_one(
     if not mask.any():
         raise FaceSwapError(NO_FACE, "the faces do not overlap after alignment", "target")
     face_px = face_size(target_marks.points)
-    face = colour.transfer(warped.pixels, mask, background, mask) if options.colour_transfer else warped.pixels
+    if not options.colour_transfer:
+        face = warped.pixels
+    elif options.relight:
+        face = relight.relight(warped.pixels, background, mask, warped.points, target_local, face_px)
+    else:
+        face = colour.transfer(warped.pixels, mask, background, mask)
     timer.lap("warp_ms")
     alpha = feather(mask, FEATHER * face_px)
     blend_used = options.blend
     fallback_reason = None
     if options.blend == "seamless":
         try:
-            face = blend.poisson_corrected(face, background, mask, face_px)
+            edge_only = RELIT_EDGE_CORRECTION if options.relight and options.colour_transfer else 0.0
+            face = blend.poisson_corrected(face, background, mask, face_px, edge_only)
         except cv2.error as error:
             blend_used, fallback_reason = "alpha", str(error).strip().splitlines()[-1][:200]
     swapped = blend.alpha_blend(face, background, alpha)
     roi.slice(result)[:] = swapped
     timer.lap("blend_ms")
-    report = reporting.face_quality(swapped, background, alpha, face_px)
+    report = reporting.face_quality(swapped, background, alpha, target_local, warped.points, face_px)
     report.update(
         blend_used=blend_used,
         blend_fallback_reason=fallback_reason,
@@ -158,7 +165,7 @@ def _choose(faces: list[Detection], role: ImageRole, options: SwapOptions) -> tu
     if not chosen:
         _check_size(max(faces, key=lambda face: face.size), options, role)
     skipped = [
-        {"code": "FACE_SKIPPED", "image": role, "message": f"{role} face {number} is too small to swap"}
+        reporting.warning("FACE_SKIPPED", role, f"{role} face {number} is too small to swap", number)
         for number in range(len(faces))
         if number not in chosen
     ]
@@ -229,15 +236,17 @@ def swap(target: bytes, template: bytes, options: SwapOptions | None = None) -> 
 
     (template_used,) = template_side.used
     template_marks = template_side.landmarks[template_used]
-    template_details, template_warnings = reporting.landmarks_report(template_marks, "template")
+    template_details, template_warnings = reporting.landmarks_report(template_marks, "template", template_used)
     warnings = [*target_side.warnings, *template_side.warnings, *template_warnings]
     result = target_side.image.bgr.copy()
     swaps = []
     for number in target_side.used:
         target_marks = target_side.landmarks[number]
-        target_details, target_warnings = reporting.landmarks_report(target_marks, "target")
+        target_details, target_warnings = reporting.landmarks_report(target_marks, "target", number)
         face_report = _swap_one(result, template_side.image.bgr, template_marks, target_marks, options, timer)
-        warnings += target_warnings + reporting.swap_warnings(target_details, template_details, face_report, options)
+        warnings += target_warnings + reporting.swap_warnings(
+            target_details, template_details, face_report, options, number, template_used
+        )
         swaps.append({"target_face": number, "target": target_details, **face_report})
 
     encoded = codec.encode(target_side.image, result, options.jpeg_quality)

@@ -21,6 +21,7 @@ class SwapOptions:
     template_face_index: int | None = None  # which face of the template to use
     all_faces: bool = False  # replace every face of the target with the template face
     colour_transfer: bool = True
+    relight: bool = True  # target's shading and colour, template's detail; False: one mean/spread colour match
     jpeg_quality: int = 92
     min_face_size: int = 40  # pixels across the detected face box; smaller faces are refused
     min_side: int = 64  # each image side must be >= min_side and < max_side pixels
