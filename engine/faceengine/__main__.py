@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warp", choices=WARPS, default="similarity")
     parser.add_argument("--blend", choices=BLENDS, default="seamless")
     parser.add_argument("--no-colour-transfer", action="store_true", help="keep the template face's own colours")
-    parser.add_argument("--jpeg-quality", type=int, default=92)
+    parser.add_argument("--jpeg-quality", type=int, help="JPEG result quality (default: the target's own tables)")
     parser.add_argument("--report", type=Path, help="write the quality report (JSON) here; '-' for stdout")
     return parser
 

@@ -11,7 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import blend, codec, colour, relight
+from . import blend, codec, colour, faithful, relight
 from . import report as reporting
 from .detect import Detection, detect_faces
 from .errors import FACE_COUNT_INVALID, NO_FACE, SMALL_FACE, FaceSwapError, ImageRole
@@ -222,6 +222,19 @@ def _prepare_both(target: bytes, template: bytes, options: SwapOptions) -> tuple
     return prepared[0], prepared[1]
 
 
+def _changed_box(swaps: list[dict[str, Any]]) -> tuple[int, int, int, int] | None:
+    """The box (x0, y0, x1, y1) around every swapped region: no pixel outside it changed."""
+    if not swaps:
+        return None
+    boxes = np.array([face["region"] for face in swaps])
+    return (
+        int(boxes[:, 0].min()),
+        int(boxes[:, 1].min()),
+        int((boxes[:, 0] + boxes[:, 2]).max()),
+        int((boxes[:, 1] + boxes[:, 3]).max()),
+    )
+
+
 def swap(target: bytes, template: bytes, options: SwapOptions | None = None) -> SwapResult:
     """Replace the face in `target` with the face from `template`; see SwapOptions. Raises FaceSwapError.
 
@@ -233,6 +246,10 @@ def swap(target: bytes, template: bytes, options: SwapOptions | None = None) -> 
     timer.lap("load_ms")
     target_side, template_side = _prepare_both(target, template, options)
     timer.lap("prepare_ms")
+    target_blocks = None
+    if codec.keeps_jpeg_blocks(target_side.image, options.jpeg_quality):
+        # Read the target file's coefficients on the other thread while this one swaps.
+        target_blocks = _template_pool().submit(faithful.read_blocks, target_side.image.source)
 
     (template_used,) = template_side.used
     template_marks = template_side.landmarks[template_used]
@@ -249,7 +266,9 @@ def swap(target: bytes, template: bytes, options: SwapOptions | None = None) -> 
         )
         swaps.append({"target_face": number, "target": target_details, **face_report})
 
-    encoded = codec.encode(target_side.image, result, options.jpeg_quality)
+    encoded, output_notes = codec.encode(
+        target_side.image, result, options.jpeg_quality, _changed_box(swaps), target_blocks
+    )
     timer.lap("encode_ms")
     report = {
         "engine": {"name": "faceengine", "version": ENGINE_VERSION, "warp": options.warp, "blend": options.blend},
@@ -257,7 +276,7 @@ def swap(target: bytes, template: bytes, options: SwapOptions | None = None) -> 
         "template": {**reporting.image_report(template_side), "face": template_details},
         "swaps": swaps,
         "warnings": warnings,
-        "output": {"content_type": target_side.image.content_type, "bytes": len(encoded)},
+        "output": {"content_type": target_side.image.content_type, "bytes": len(encoded), **output_notes},
         "timings_ms": {**timer.timings, "total_ms": timer.total()},
     }
     return SwapResult(encoded, target_side.image.content_type, report)
