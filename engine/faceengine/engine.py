@@ -13,9 +13,10 @@ import numpy as np
 
 from . import blend, codec, colour, faithful, relight
 from . import report as reporting
-from .detect import Detection, detect_faces
-from .errors import FACE_COUNT_INVALID, NO_FACE, SMALL_FACE, FaceSwapError, ImageRole
-from .landmarks import FaceLandmarks, find_landmarks
+from .choose import Choice, choose
+from .detect import Detection, detect_faces, detect_turned_faces
+from .errors import FACE_UNRECOGNIZABLE, NO_FACE, FaceSwapError, ImageRole
+from .landmarks import FaceLandmarks
 from .mask import FEATHER, capped_outline, face_size, feather, fill_polygon
 from .models import load_models
 from .options import SwapOptions, SwapResult
@@ -39,25 +40,6 @@ class _Timer:
 
     def total(self) -> float:
         return round((time.perf_counter() - self._started) * 1000, 2)
-
-
-def _pick(faces: list[Detection], index: int | None, role: ImageRole) -> int:
-    if index is None:
-        return max(range(len(faces)), key=lambda number: faces[number].size)
-    if not 0 <= index < len(faces):
-        raise FaceSwapError(
-            FACE_COUNT_INVALID, f"face index {index} asked for the {role} image, which has {len(faces)} face(s)", role
-        )
-    return index
-
-
-def _check_size(detection: Detection, options: SwapOptions, role: ImageRole) -> None:
-    if detection.size < options.min_face_size:
-        raise FaceSwapError(
-            SMALL_FACE,
-            f"the {role} face is {round(detection.size)} px across; at least {options.min_face_size} px is needed",
-            role,
-        )
 
 
 def _roi(points: np.ndarray, image_shape: tuple[int, ...]) -> Roi:
@@ -139,6 +121,8 @@ class _Prepared:
     landmarks: dict[int, FaceLandmarks]
     warnings: list[dict[str, Any]]
     timings: dict[str, float]
+    notes: dict[int, dict[str, Any]]  # per face read: landmark confidence, yaw, choice score
+    skipped: dict[int, str]  # faces left out, with the reason
 
 
 # Failures are reported in this order whichever photo's thread finished first, so errors stay deterministic.
@@ -152,24 +136,11 @@ class _StageFailure(Exception):
         self.error = error
 
 
-def _choose(faces: list[Detection], role: ImageRole, options: SwapOptions) -> tuple[list[int], list[dict[str, Any]]]:
-    if role == "template":
-        used = _pick(faces, options.template_face_index, role)
-        _check_size(faces[used], options, role)
-        return [used], []
-    if not options.all_faces:
-        used = _pick(faces, options.face_index, role)
-        _check_size(faces[used], options, role)
-        return [used], []
-    chosen = [number for number, face in enumerate(faces) if face.size >= options.min_face_size]
-    if not chosen:
-        _check_size(max(faces, key=lambda face: face.size), options, role)
-    skipped = [
-        reporting.warning("FACE_SKIPPED", role, f"{role} face {number} is too small to swap", number)
-        for number in range(len(faces))
-        if number not in chosen
+def _skipped_warnings(choice: Choice, role: ImageRole) -> list[dict[str, Any]]:
+    return [
+        reporting.warning("FACE_SKIPPED", role, f"{role} face {number} was not swapped: {reason}", number)
+        for number, reason in sorted(choice.skipped.items())
     ]
-    return chosen, skipped
 
 
 def _prepare(data: bytes, role: ImageRole, options: SwapOptions) -> _Prepared:
@@ -184,15 +155,26 @@ def _prepare(data: bytes, role: ImageRole, options: SwapOptions) -> _Prepared:
         # Both detectors on both photos, so the faces the report counts are exactly the ones an index can pick.
         faces, detectors = detect_faces(models, image.bgr)
         if not faces:
+            faces, detectors = detect_turned_faces(models, image.bgr)
+        if not faces:
             raise FaceSwapError(NO_FACE, f"no face was found in the {role} image", role)
         timer.lap("detect_ms")
         stage = "choose"
-        used, warnings = _choose(faces, role, options)
+        index = options.template_face_index if role == "template" else options.face_index
+        all_faces = options.all_faces and role == "target"
+        try:
+            choice = choose(models, image.bgr, faces, role, index, all_faces, options.min_face_size)
+        except FaceSwapError as error:
+            if error.code != FACE_UNRECOGNIZABLE or index is not None:
+                raise
+            # Nothing readable the right way up: the photo may be upside down or on its side.
+            faces, detectors = detect_turned_faces(models, image.bgr)
+            choice = choose(models, image.bgr, faces, role, index, all_faces, options.min_face_size)
     except FaceSwapError as error:
         raise _StageFailure(stage, error) from error
-    landmarks = {number: find_landmarks(models, image.bgr, faces[number]) for number in used}
     timer.lap("landmarks_ms")
-    return _Prepared(image, faces, detectors, used, landmarks, warnings, timer.timings)
+    used, landmarks, warnings = choice.used, choice.landmarks, _skipped_warnings(choice, role)
+    return _Prepared(image, faces, detectors, used, landmarks, warnings, timer.timings, choice.notes, choice.skipped)
 
 
 _pool: ThreadPoolExecutor | None = None
