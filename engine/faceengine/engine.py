@@ -235,13 +235,17 @@ def swap(target: bytes, template: bytes, options: SwapOptions | None = None) -> 
 
     (template_used,) = template_side.used
     template_marks = template_side.landmarks[template_used]
-    template_details, template_warnings = reporting.landmarks_report(template_marks, "template", template_used)
+    template_details, template_warnings = reporting.landmarks_report(
+        template_marks, "template", template_used, template_side.image.bgr
+    )
     warnings = [*target_side.warnings, *template_side.warnings, *template_warnings]
     result = target_side.image.bgr.copy()
     swaps = []
     for number in target_side.used:
         target_marks = target_side.landmarks[number]
-        target_details, target_warnings = reporting.landmarks_report(target_marks, "target", number)
+        target_details, target_warnings = reporting.landmarks_report(
+            target_marks, "target", number, target_side.image.bgr
+        )
         face_report = _swap_one(result, template_side.image.bgr, template_marks, target_marks, options, timer)
         warnings += target_warnings + reporting.swap_warnings(
             target_details, template_details, face_report, options, number, template_used
