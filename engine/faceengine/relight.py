@@ -51,6 +51,17 @@ def low_band(lab: np.ndarray, skin: np.ndarray, face_px: float) -> np.ndarray:
     return _masked_blur(small, weight, max(0.8, LOW_BAND_SIGMA * face_px / factor))
 
 
+def _chroma_spread_ratio(
+    face_lab: np.ndarray, face_skin: np.ndarray, target: np.ndarray, target_skin: np.ndarray
+) -> np.ndarray:
+    """Per a*/b* channel: the target skin's colour spread over the template skin's, at most 1."""
+    target_lab = cv2.cvtColor(target, cv2.COLOR_BGR2LAB)
+    _, face_std = cv2.meanStdDev(face_lab, mask=(face_skin > 0).astype(np.uint8))
+    _, target_std = cv2.meanStdDev(target_lab, mask=(target_skin > 0).astype(np.uint8))
+    ratio = target_std.reshape(3)[1:] / np.maximum(face_std.reshape(3)[1:], 1.0)
+    return np.clip(ratio, 0.0, 1.0).astype(np.float32)
+
+
 def relight(
     face: np.ndarray,
     target: np.ndarray,
@@ -73,6 +84,8 @@ def relight(
     correction = cv2.resize(correction, (width, height), interpolation=cv2.INTER_LINEAR)
     face_low_full = cv2.resize(face_low[..., 1:], (width, height), interpolation=cv2.INTER_LINEAR)
     keep = np.where(face_skin > 0, np.float32(SKIN_CHROMA_DETAIL), np.float32(1.0))[..., None]
+    # No more colour variation than the target's own skin shows: a grey or washed-out photo gets grey detail.
+    keep = keep * _chroma_spread_ratio(face_lab, face_skin, target, skin_mask(mask, target_points, face_px))
     lab = face_lab.astype(np.float32)
     lab[..., 0] *= correction[..., 0]
     # a*b*: the template's low band plus (part of) its detail, moved onto the target's low band.

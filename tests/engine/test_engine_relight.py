@@ -92,3 +92,11 @@ def test_relighting_keeps_the_seam_invisible_and_the_background_untouched(astron
     outside = np.ones(original.shape[:2], bool)
     outside[y : y + height, x : x + width] = False
     assert np.array_equal(output[outside], original[outside])
+
+
+def test_a_grey_photo_stored_in_colour_gets_a_grey_face(astronaut, hopper) -> None:
+    grey = encode(cv2.cvtColor(cv2.cvtColor(decode(astronaut), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR))  # RGB file
+    result = swap(grey, hopper)
+    x, y, width, height = result.report["swaps"][0]["region"]
+    face = cv2.cvtColor(decode(result.image)[y : y + height, x : x + width], cv2.COLOR_BGR2LAB).reshape(-1, 3)
+    assert np.abs(face[:, 1:].astype(int) - 128).max() <= 2  # no colour came with the template's detail
