@@ -158,6 +158,7 @@ SMALLEST_RELATIVE = 1 / 3  # ... or this fraction of the largest face found, whe
 TILE_FACE_PX = 16  # the full-range model finds faces from about this size in its 192 px input
 TILE_THRESHOLD = 0.6  # stricter than the whole-photo pass: many tiles, many chances for a false face
 TILE_OVERLAP = 64  # tile pixels shared by neighbours: a face up to this size lies whole in some tile
+TILE_MARGIN = 1.4  # no tiles when the whole-photo pass sees faces nearly as small (it finds most a bit smaller too)
 
 
 def _joined(first: _Candidates, second: _Candidates) -> _Candidates:
@@ -175,7 +176,7 @@ def _tiled_candidates(models: Models, bgr: np.ndarray, smallest: float) -> _Cand
     stride = size - TILE_OVERLAP
     found = _Candidates(np.zeros((0, 4)), np.zeros((0, 6, 2)), np.zeros(0))
     scale = TILE_FACE_PX / smallest
-    while max(bgr.shape[:2]) * scale > size:
+    while max(bgr.shape[:2]) * scale > size * TILE_MARGIN:
         height, width = (round(side * scale) for side in bgr.shape[:2])
         level = cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)
         for y in range(0, max(1, height - TILE_OVERLAP), stride):

@@ -44,18 +44,16 @@ def _masked_blur(image: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndar
 
 
 def low_band(lab: np.ndarray, skin: np.ndarray, face_px: float) -> np.ndarray:
-    """The skin's low band (float32, 8-bit LAB scale) at the work size."""
-    factor = whole_factor(WORK_FACE_PX / max(face_px, 1.0))
-    small = shrink(lab, factor).astype(np.float32)
-    weight = (shrink(skin, factor) >= 128).astype(np.float32)
-    return _masked_blur(small, weight, max(0.8, LOW_BAND_SIGMA * face_px / factor))
+    """The skin's low band (float32, 8-bit LAB scale), at the size of `lab` (a work-size image); face_px is the face
+    size at that same scale."""
+    weight = (skin >= 128).astype(np.float32)
+    return _masked_blur(lab.astype(np.float32), weight, max(0.8, LOW_BAND_SIGMA * face_px))
 
 
 def _chroma_spread_ratio(
-    face_lab: np.ndarray, face_skin: np.ndarray, target: np.ndarray, target_skin: np.ndarray
+    face_lab: np.ndarray, face_skin: np.ndarray, target_lab: np.ndarray, target_skin: np.ndarray
 ) -> np.ndarray:
     """Per a*/b* channel: the target skin's colour spread over the template skin's, at most 1."""
-    target_lab = cv2.cvtColor(target, cv2.COLOR_BGR2LAB)
     _, face_std = cv2.meanStdDev(face_lab, mask=(face_skin > 0).astype(np.uint8))
     _, target_std = cv2.meanStdDev(target_lab, mask=(target_skin > 0).astype(np.uint8))
     ratio = target_std.reshape(3)[1:] / np.maximum(face_std.reshape(3)[1:], 1.0)
@@ -72,22 +70,29 @@ def relight(
 ) -> np.ndarray:
     """The warped template face (BGR, ROI-sized) with the target's low band in place of its own.
 
-    `face_points` and `target_points` are the two faces' landmarks in ROI coordinates."""
+    `face_points` and `target_points` are the two faces' landmarks in ROI coordinates. Everything smooth is worked
+    out at the work size; at full size only three multiply-adds per pixel remain."""
     height, width = face.shape[:2]
-    face_lab = cv2.cvtColor(face, cv2.COLOR_BGR2LAB)
-    face_skin = skin_mask(mask, face_points, face_px)
-    face_low = low_band(face_lab, face_skin, face_px)
-    target_low = low_band(cv2.cvtColor(target, cv2.COLOR_BGR2LAB), skin_mask(mask, target_points, face_px), face_px)
-    correction = np.empty_like(face_low)
-    correction[..., 0] = np.clip((target_low[..., 0] + 1.0) / (face_low[..., 0] + 1.0), MIN_GAIN, MAX_GAIN)
-    correction[..., 1:] = target_low[..., 1:] - face_low[..., 1:]
-    correction = cv2.resize(correction, (width, height), interpolation=cv2.INTER_LINEAR)
-    face_low_full = cv2.resize(face_low[..., 1:], (width, height), interpolation=cv2.INTER_LINEAR)
-    keep = np.where(face_skin > 0, np.float32(SKIN_CHROMA_DETAIL), np.float32(1.0))[..., None]
+    factor = whole_factor(WORK_FACE_PX / max(face_px, 1.0))
+    small_px = face_px / factor
+    small_mask = np.where(shrink(mask, factor) >= 128, 255, 0).astype(np.uint8)
+    face_skin = skin_mask(small_mask, face_points[:, :2] / factor, small_px)
+    target_skin = skin_mask(small_mask, target_points[:, :2] / factor, small_px)
+    face_small = cv2.cvtColor(shrink(face, factor), cv2.COLOR_BGR2LAB)
+    target_small = cv2.cvtColor(shrink(target, factor), cv2.COLOR_BGR2LAB)
+    face_low = low_band(face_small, face_skin, small_px)
+    target_low = low_band(target_small, target_skin, small_px)
     # No more colour variation than the target's own skin shows: a grey or washed-out photo gets grey detail.
-    keep = keep * _chroma_spread_ratio(face_lab, face_skin, target, skin_mask(mask, target_points, face_px))
-    lab = face_lab.astype(np.float32)
-    lab[..., 0] *= correction[..., 0]
-    # a*b*: the template's low band plus (part of) its detail, moved onto the target's low band.
-    lab[..., 1:] = face_low_full + (lab[..., 1:] - face_low_full) * keep + correction[..., 1:]
+    spread = _chroma_spread_ratio(face_small, face_skin, target_small, target_skin)
+    keep = np.where(face_skin > 0, np.float32(SKIN_CHROMA_DETAIL), np.float32(1.0))[..., None] * spread
+    fields = np.empty((*face_low.shape[:2], 5), np.float32)
+    fields[..., 0] = np.clip((target_low[..., 0] + 1.0) / (face_low[..., 0] + 1.0), MIN_GAIN, MAX_GAIN)
+    # a*b* = template a*b* x keep + (target low band - keep x template low band): the template's low band swapped
+    # for the target's, and only `keep` of the template's own colour detail on top.
+    fields[..., 1:3] = keep
+    fields[..., 3:5] = target_low[..., 1:] - keep * face_low[..., 1:]
+    fields = cv2.resize(fields, (width, height), interpolation=cv2.INTER_LINEAR)
+    lab = cv2.cvtColor(face, cv2.COLOR_BGR2LAB).astype(np.float32)
+    lab[..., 0] *= fields[..., 0]
+    lab[..., 1:] = lab[..., 1:] * fields[..., 1:3] + fields[..., 3:5]
     return cv2.cvtColor(np.clip(lab + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
