@@ -23,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warp", choices=WARPS, default="similarity")
     parser.add_argument("--blend", choices=BLENDS, default="seamless")
     parser.add_argument("--no-colour-transfer", action="store_true", help="keep the template face's own colours")
+    parser.add_argument(
+        "--no-relight", action="store_true", help="one mean/spread colour match instead of the target's light"
+    )
     parser.add_argument("--jpeg-quality", type=int, help="JPEG result quality (default: the target's own tables)")
     parser.add_argument("--report", type=Path, help="write the quality report (JSON) here; '-' for stdout")
     return parser
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             template_face_index=args.template_face_index,
             all_faces=args.all_faces,
             colour_transfer=not args.no_colour_transfer,
+            relight=not args.no_relight,
             jpeg_quality=args.jpeg_quality,
         )
         result = swap(args.target.read_bytes(), args.template.read_bytes(), options)

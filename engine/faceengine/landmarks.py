@@ -66,7 +66,7 @@ def _refined(models: Models, bgr: np.ndarray, marks: FaceLandmarks) -> tuple[Fac
 
 
 MAX_PASSES = 4
-SETTLED_DEGREES = 4.0  # passes stop once the crop turns less than this from one pass to the next
+SETTLED_DEGREES = 10.0  # passes stop once the crop turns less than this from one pass to the next
 
 
 def _passes(models: Models, bgr: np.ndarray, detection: Detection, angle: float) -> FaceLandmarks:
