@@ -218,8 +218,11 @@ def _encode_jpeg(
     if keeps_jpeg_blocks(image, jpeg_quality) and changed_box is not None:
         x0, y0, x1, y1 = changed_box
         changed = np.any(bgr[y0:y1, x0:x1] != image.bgr[y0:y1, x0:x1], axis=2)
-        blocks = target_blocks.result() if target_blocks is not None else faithful.read_blocks(image.source)
-        copied = faithful.copy_changed_blocks(blocks, source, rgb, changed, changed_box)
+        try:
+            blocks = target_blocks.result() if target_blocks is not None else faithful.read_blocks(image.source)
+            copied = faithful.copy_changed_blocks(blocks, source, rgb, changed, changed_box)
+        except (OSError, ValueError, RuntimeError):  # a file libjpeg's coefficient API will not take: re-encode
+            copied = None
         if copied is not None:
             return copied, {**notes, "unchanged_pixels": "identical (only the changed blocks were re-encoded)"}
     return faithful.encode_jpeg_like(rgb, source, jpeg_quality), {**notes, "unchanged_pixels": "re-encoded"}

@@ -87,3 +87,16 @@ def test_16_bit_png_stays_16_bit_with_its_profile_and_untouched_values(astronaut
     face = dilated_face_region(largest_landmarks(decode(astronaut)), deep.shape, 0.12)
     assert np.array_equal(output[~face], deep[~face])  # the low 8 bits outside the face survive too
     assert not np.array_equal(output[face], deep[face])
+
+
+def test_a_jpeg_the_block_copy_cannot_take_is_re_encoded_with_its_tables(monkeypatch, hopper, astronaut) -> None:
+    from faceengine import faithful
+
+    def broken(*args, **kwargs):
+        raise OSError("reading of DCT failed")
+
+    monkeypatch.setattr(faithful, "read_blocks", broken)
+    target = _jpeg(decode(hopper), 90, 2)
+    result = swap(target, astronaut)
+    assert result.report["output"]["unchanged_pixels"] == "re-encoded"
+    assert Image.open(io.BytesIO(result.image)).quantization == Image.open(io.BytesIO(target)).quantization
