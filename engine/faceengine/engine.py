@@ -69,7 +69,9 @@ def _swap_one(
     target_marks: FaceLandmarks,
     options: SwapOptions,
     timer: _Timer,
+    glasses: tuple[bool, bool],
 ) -> dict[str, Any]:
+    """Swap one face into `result` (in place); `glasses`: (template, target) wear glasses."""
     roi = _roi(target_marks.points, result.shape)
     target_local = target_marks.points.copy()
     target_local[:, :2] -= roi.offset
@@ -83,7 +85,7 @@ def _swap_one(
     if not options.colour_transfer:
         face = warped.pixels
     elif options.relight:
-        face = relight.relight(warped.pixels, background, mask, warped.points, target_local, face_px)
+        face = relight.relight(warped.pixels, background, mask, warped.points, target_local, face_px, glasses)
     else:
         face = colour.transfer(warped.pixels, mask, background, mask)
     timer.lap("warp_ms")
@@ -99,7 +101,7 @@ def _swap_one(
     swapped = blend.alpha_blend(face, background, alpha)
     roi.slice(result)[:] = swapped
     timer.lap("blend_ms")
-    report = reporting.face_quality(swapped, background, alpha, target_local, warped.points, face_px)
+    report = reporting.face_quality(swapped, background, alpha, target_local, warped.points, face_px, glasses)
     report.update(
         blend_used=blend_used,
         blend_fallback_reason=fallback_reason,
@@ -246,7 +248,8 @@ def swap(target: bytes, template: bytes, options: SwapOptions | None = None) -> 
         target_details, target_warnings = reporting.landmarks_report(
             target_marks, "target", number, target_side.image.bgr
         )
-        face_report = _swap_one(result, template_side.image.bgr, template_marks, target_marks, options, timer)
+        glasses = (bool(template_details["glasses"]), bool(target_details["glasses"]))
+        face_report = _swap_one(result, template_side.image.bgr, template_marks, target_marks, options, timer, glasses)
         warnings += target_warnings + reporting.swap_warnings(
             target_details, template_details, face_report, options, number, template_used
         )

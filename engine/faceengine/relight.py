@@ -25,11 +25,23 @@ MIN_GAIN, MAX_GAIN = 0.25, 4.0  # a face in near-black or blown-out light must n
 SKIN_CHROMA_DETAIL = 0.6
 
 
-def skin_mask(mask: np.ndarray, points: np.ndarray, face_px: float) -> np.ndarray:
-    """The mask without the eyes, brows and mouth of the face whose landmarks are `points` (same coordinates)."""
+GLASSES_GROWTH = 1.3  # with glasses, the band across both eyes and brows, grown by this, is not skin (the frames)
+
+
+def skin_mask(mask: np.ndarray, points: np.ndarray, face_px: float, glasses: bool = False) -> np.ndarray:
+    """The mask without the eyes, brows and mouth of the face whose landmarks are `points` (same coordinates); with
+    glasses, without the whole band across the eyes where the frames are."""
     skin = mask.copy()
     thickness = max(1, round(2 * FEATURE_MARGIN * face_px))
-    for feature in FEATURES:
+    features = list(FEATURES)
+    if glasses:
+        band = points[[*FEATURES[0], *FEATURES[1]], :2]
+        centre = band.mean(axis=0)
+        features = [FEATURES[2]]
+        hull = cv2.convexHull(np.round(centre + (band - centre) * GLASSES_GROWTH).astype(np.int32))
+        cv2.fillConvexPoly(skin, hull, 0)
+        cv2.polylines(skin, [hull], True, 0, thickness)
+    for feature in features:
         hull = cv2.convexHull(np.round(points[list(feature), :2]).astype(np.int32))
         cv2.fillConvexPoly(skin, hull, 0)
         cv2.polylines(skin, [hull], True, 0, thickness)
@@ -67,17 +79,19 @@ def relight(
     face_points: np.ndarray,
     target_points: np.ndarray,
     face_px: float,
+    glasses: tuple[bool, bool] = (False, False),
 ) -> np.ndarray:
     """The warped template face (BGR, ROI-sized) with the target's low band in place of its own.
 
-    `face_points` and `target_points` are the two faces' landmarks in ROI coordinates. Everything smooth is worked
+    `face_points` and `target_points` are the two faces' landmarks in ROI coordinates; `glasses` says which of the two
+    (template, target) wears glasses, whose frames must not count as skin. Everything smooth is worked
     out at the work size; at full size only three multiply-adds per pixel remain."""
     height, width = face.shape[:2]
     factor = whole_factor(WORK_FACE_PX / max(face_px, 1.0))
     small_px = face_px / factor
     small_mask = np.where(shrink(mask, factor) >= 128, 255, 0).astype(np.uint8)
-    face_skin = skin_mask(small_mask, face_points[:, :2] / factor, small_px)
-    target_skin = skin_mask(small_mask, target_points[:, :2] / factor, small_px)
+    face_skin = skin_mask(small_mask, face_points[:, :2] / factor, small_px, glasses[0])
+    target_skin = skin_mask(small_mask, target_points[:, :2] / factor, small_px, glasses[1])
     face_small = cv2.cvtColor(shrink(face, factor), cv2.COLOR_BGR2LAB)
     target_small = cv2.cvtColor(shrink(target, factor), cv2.COLOR_BGR2LAB)
     face_low = low_band(face_small, face_skin, small_px)

@@ -66,6 +66,7 @@ def face_quality(
     points: np.ndarray,
     template_points: np.ndarray,
     face_px: float,
+    glasses: tuple[bool, bool] = (False, False),
 ) -> dict[str, Any]:
     """Quality figures of one swapped face; `points` (target) and `template_points` (the template's landmarks after
     the warp) are in the same ROI coordinates."""
@@ -74,7 +75,7 @@ def face_quality(
     scale = 1.0 / factor
     points, template_points = points[:, :2] * scale, template_points[:, :2] * scale
     core = (alpha >= 0.98).astype(np.uint8) * 255
-    skin = skin_mask(skin_mask(core, points, face_px * scale), template_points, face_px * scale)
+    skin = skin_mask(skin_mask(core, points, face_px * scale, glasses[1]), template_points, face_px * scale, glasses[0])
     changed = (
         float(np.abs(swapped.astype(np.int16) - background).mean(axis=2)[alpha >= 0.98].mean())
         if (alpha >= 0.98).any()
