@@ -28,7 +28,7 @@ MAX_UPSCALE = 1.5  # the template face enlarged more than this looks soft, even 
 # over one eye): above these a patch or a colour step is visible at full size; below them the results looked even.
 MAX_HALF_DELTA_L = 4.0  # lightness change of one half of the face against the other (left/right), LAB L
 MAX_TOP_BOTTOM_DELTA_L = 6.0  # the same top against bottom (the face's own relief makes this one noisier)
-MAX_SECTOR_DELTA_AB = 10.0  # worst cell-to-cell colour change (a*b*); glasses frames alone reach about 9
+MAX_SECTOR_DELTA_AB = 8.0  # worst cell-to-cell colour change (a*b*), glasses frames left out
 MAX_SKIN_EXCESS = 4.0  # the face's skin against the neck or forehead, beyond the original photo's own difference
 MAX_FACE_DELTA_E = 7.0  # the new face's mean colour against the original face's
 
