@@ -209,15 +209,19 @@ def _label(panel: Image, lines: list[str]) -> Image:
     return labelled
 
 
-def _row(case: Case, target: Image, template: Image, result: Image, report: dict, old: Image | None) -> Image:
+def _row(
+    case: Case, target: Image, template: Image, result: Image, report: dict, old: Image | None, old_report: dict | None
+) -> Image:
     face = report["swaps"][0]
     panels = [
         _label(_panel(target), [case.name[:44]]),
         _label(_panel(template), ["template"]),
         _label(_close_up(result, face["region"]), ["result (close-up)"]),
     ]
-    if old is not None:
-        panels.append(_label(_close_up(old, face["region"]), ["old colour method"]))
+    if old is not None and old_report is not None:
+        flagged = sorted({w["code"] for w in old_report["warnings"]} & {"COLOUR_MISMATCH", "LIGHTING_MISMATCH"})
+        lines = ["old colour method", *(code.lower() for code in flagged)] if flagged else ["old colour method"]
+        panels.append(_label(_close_up(old, face["region"]), lines))
     else:
         panels.append(_label(_panel(result), ["result"]))
     strip = cv2.hconcat(panels)
@@ -308,16 +312,16 @@ def main() -> int:
                 identity_cell = f"{to_template:.2f} / {to_target:.2f} {'pass' if ok else 'FAIL'}"
             else:
                 identity_cell = "no face found by dlib"
-        old_cells, old_image = " | ", None
+        old_cells, old_image, old_report = " | ", None, None
         if case.compare_old_colour:
             old = swap(_png(target_image), _png(template_image), SwapOptions(relight=False))
-            old_image = _decode(old.image)
+            old_image, old_report = _decode(old.image), old.report
             old_cells = f"{_compact(old.report['swaps'][0])} | {_codes(old.report)}"
         total = report["timings_ms"]["total_ms"]
         lines.append(
             f"| {case.name} | {identity_cell} | {_figures(face)} | {_codes(report)} | {old_cells} | {total:.0f} |"
         )
-        rows.append(_row(case, target_image, template_image, result_image, report, old_image))
+        rows.append(_row(case, target_image, template_image, result_image, report, old_image, old_report))
     if identity is not None:
         lines += ["", f"Identity check: {passes} of {checked} results pass."]
     SHEET.parent.mkdir(parents=True, exist_ok=True)
