@@ -213,18 +213,18 @@ def _encode_jpeg(
         if not ok:
             raise RuntimeError("encoding the result failed")
         return encoded.tobytes(), {"jpeg": None, "unchanged_pixels": "re-encoded"}
-    rgb = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
     notes: dict[str, Any] = {"jpeg": {**source.describe(), "tables": "target's" if jpeg_quality is None else "new"}}
     if keeps_jpeg_blocks(image, jpeg_quality) and changed_box is not None:
         x0, y0, x1, y1 = changed_box
         changed = np.any(bgr[y0:y1, x0:x1] != image.bgr[y0:y1, x0:x1], axis=2)
         try:
             blocks = target_blocks.result() if target_blocks is not None else faithful.read_blocks(image.source)
-            copied = faithful.copy_changed_blocks(blocks, source, rgb, changed, changed_box)
+            copied = faithful.copy_changed_blocks(blocks, source, pixels, changed, changed_box)
         except (OSError, ValueError, RuntimeError):  # a file libjpeg's coefficient API will not take: re-encode
             copied = None
         if copied is not None:
             return copied, {**notes, "unchanged_pixels": "identical (only the changed blocks were re-encoded)"}
+    rgb = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
     return faithful.encode_jpeg_like(rgb, source, jpeg_quality), {**notes, "unchanged_pixels": "re-encoded"}
 
 

@@ -173,7 +173,7 @@ def copy_changed_blocks(
     with the target's tables and subsampling, of a block-aligned crop of the result around the change. Every other
     block keeps its coefficients, so it decodes exactly as before; markers (EXIF, ICC) stay as they were.
 
-    target_blocks: read_blocks() of the target file (it is modified); result: the whole result (RGB or grey);
+    target_blocks: read_blocks() of the target file (it is modified); result: the whole result (BGR or grey);
     changed: bool mask of changed pixels inside box (x0, y0, x1, y1). None when the files do not line up."""
     if target_blocks is None:
         return None
@@ -185,7 +185,8 @@ def copy_changed_blocks(
     # The crop: the change, one MCU more on each side, on the MCU grid (so its blocks line up with the file's).
     crop_x0, crop_y0 = max(0, (x0 // unit_x - 1) * unit_x), max(0, (y0 // unit_y - 1) * unit_y)
     crop_x1, crop_y1 = min(width, (-(-x1 // unit_x) + 1) * unit_x), min(height, (-(-y1 // unit_y) + 1) * unit_y)
-    crop = np.ascontiguousarray(result[crop_y0:crop_y1, crop_x0:crop_x1])
+    crop = result[crop_y0:crop_y1, crop_x0:crop_x1]
+    crop = np.ascontiguousarray(crop if crop.ndim == 2 else crop[..., ::-1])  # BGR to RGB, the crop only
     patch = read_blocks(encode_jpeg_like(crop, source, None, keep_exif=False))
     if not np.array_equal(target.qt, patch.qt) or not np.array_equal(sampling, patch.samp_factor):
         return None
