@@ -163,6 +163,9 @@ def read_blocks(data: bytes) -> Any:
         path.write_bytes(data)
         image = jpeglib.read_dct(str(path))
         image.load()  # everything in memory: the file can go
+    # Without the file's bytes, writing builds the file from the coefficients and markers in memory instead of
+    # decoding the original again (a third faster; same output).
+    image.content = None
     return image
 
 
