@@ -80,8 +80,11 @@ def test_a_face_on_its_side_or_upside_down_is_swapped_the_right_way_up(degrees, 
     # The new face sits where the old one was, the right way up, and looks like the upright swap.
     assert landmark_error(largest_landmarks(back), original_points) < 0.15
     inside = inner_hull(original_points, upright.shape)
-    assert float(np.abs(back.astype(int) - expected)[inside].mean()) < 8
-    assert float(np.abs(back.astype(int) - upright)[inside].mean()) > 8
+    # Compared after a slight blur: a pixel's shift in the warp is not the point, the face the right way up is.
+    soft_back, soft_expected, soft_upright = (cv2.GaussianBlur(image, (0, 0), 2).astype(int)
+                                              for image in (back, expected, upright))  # fmt: skip
+    assert float(np.abs(soft_back - soft_expected)[inside].mean()) < 6
+    assert float(np.abs(soft_back - soft_upright)[inside].mean()) > 10
 
 
 def test_an_upside_down_template_gives_the_same_face(astronaut, hopper) -> None:
@@ -89,8 +92,8 @@ def test_an_upside_down_template_gives_the_same_face(astronaut, hopper) -> None:
     result = swap(astronaut, upside_down)
     assert result.report["template"]["face"]["orientation_deg"] == 180
     inside = inner_hull(largest_landmarks(decode(astronaut)), decode(astronaut).shape)
-    expected = decode(swap(astronaut, hopper).image)
-    assert float(np.abs(decode(result.image).astype(int) - expected)[inside].mean()) < 8
+    expected = cv2.GaussianBlur(decode(swap(astronaut, hopper).image), (0, 0), 2).astype(int)
+    assert float(np.abs(cv2.GaussianBlur(decode(result.image), (0, 0), 2).astype(int) - expected)[inside].mean()) < 6
 
 
 def test_a_face_that_cannot_be_read_in_any_orientation_is_refused(monkeypatch, astronaut, hopper) -> None:
