@@ -17,8 +17,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("target", type=Path, help="photo whose face is replaced (JPEG or PNG)")
     parser.add_argument("template", type=Path, help="photo that gives the face")
     parser.add_argument("-o", "--output", type=Path, required=True, help="result file (same format as the target)")
-    parser.add_argument("--face-index", type=int, help="target face to replace, left to right from 0 (default largest)")
-    parser.add_argument("--template-face-index", type=int, help="template face to use (default largest)")
+    parser.add_argument(
+        "--face-index",
+        type=int,
+        help="target face to replace, left to right from 0 (default: the most frontal large face)",
+    )
+    parser.add_argument(
+        "--template-face-index", type=int, help="template face to use (default: the most frontal large face)"
+    )
     parser.add_argument("--all-faces", action="store_true", help="replace every face of the target")
     parser.add_argument("--warp", choices=WARPS, default="similarity")
     parser.add_argument("--blend", choices=BLENDS, default="seamless")

@@ -13,7 +13,7 @@ BLENDS: tuple[str, ...] = ("seamless", "alpha")
 
 @dataclass(frozen=True)
 class SwapOptions:
-    """How to swap. Face indexes count faces left to right from 0; None means the largest face."""
+    """How to swap. Face indexes count faces left to right from 0; None means the most frontal of the large faces."""
 
     warp: Warp = "similarity"
     blend: Blend = "seamless"
