@@ -104,3 +104,12 @@ def test_a_jpeg_the_block_copy_cannot_take_is_re_encoded_with_its_tables(monkeyp
     result = swap(target, astronaut)
     assert result.report["output"]["unchanged_pixels"] == "re-encoded"
     assert Image.open(io.BytesIO(result.image)).quantization == Image.open(io.BytesIO(target)).quantization
+
+
+def test_concurrent_jpeg_swaps_give_the_same_file(hopper, astronaut) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = swap(hopper, astronaut).image
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outputs = list(pool.map(lambda _: swap(hopper, astronaut).image, range(6)))
+    assert all(output == expected for output in outputs)
