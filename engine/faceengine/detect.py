@@ -138,7 +138,8 @@ def detect_faces(models: Models, bgr: np.ndarray, *, thorough: bool = True) -> t
     factor = math.ceil(max(bgr.shape[:2]) / PRESCALE_SIDE)
     faces, detectors = _detect(models, shrink(bgr, factor), thorough)
     faces = [_rescaled(face, factor) for face in faces] if factor > 1 else faces
-    largest = max((face.size for face in faces), default=0.0)
+    # Only a confident face may narrow the search: a false one (a big, weak box) must not hide a group's small faces.
+    largest = max((face.size for face in faces if face.score >= SURE_FACE_SCORE), default=0.0)
     smallest_wanted = max(MIN_FACE_PX, largest * SMALLEST_RELATIVE)
     if thorough:
         tiled = _tiled_candidates(models, bgr, smallest_wanted)
@@ -155,6 +156,7 @@ def detect_faces(models: Models, bgr: np.ndarray, *, thorough: bool = True) -> t
 
 MIN_FACE_PX = 40  # the smallest face (box side, original pixels) the tiled scan is sized for
 SMALLEST_RELATIVE = 1 / 3  # ... or this fraction of the largest face found, when that is larger
+SURE_FACE_SCORE = 0.8  # detector score of a face trusted to set that size
 TILE_FACE_PX = 16  # the full-range model finds faces from about this size in its 192 px input
 TILE_THRESHOLD = 0.6  # stricter than the whole-photo pass: many tiles, many chances for a false face
 TILE_OVERLAP = 64  # tile pixels shared by neighbours: a face up to this size lies whole in some tile
