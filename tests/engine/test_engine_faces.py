@@ -107,3 +107,14 @@ def test_a_face_that_cannot_be_read_in_any_orientation_is_refused(monkeypatch, a
     with pytest.raises(FaceSwapError) as caught:
         swap(astronaut, hopper)
     assert caught.value.code == "ERROR_FACE_UNRECOGNIZABLE" and caught.value.image == "target"
+
+
+def test_a_false_big_detection_does_not_hide_the_small_faces_of_a_group(astronaut, hopper) -> None:
+    side = 2048
+    canvas = np.full((side, side, 3), 120, np.uint8)  # a plain wall: the detector sees a weak, huge "face" in it
+    row = tiled_group([decode(astronaut), decode(hopper), mirrored(decode(astronaut))] * 2, 280, side)
+    canvas[700 : 700 + row.shape[0]] = row
+    report = swap(encode(canvas), hopper, SwapOptions(all_faces=True)).report
+    assert len(report["target"]["faces_used"]) == 6  # faces of 52-112 px
+    for warning in (w for w in report["warnings"] if w["code"] == "FACE_SKIPPED"):
+        assert "not readable" in warning["message"]
