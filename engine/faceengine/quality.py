@@ -75,6 +75,15 @@ def colour_match(result: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> d
     return {"delta_e": round(delta, 2), "score": round(max(0.0, 1.0 - delta / 25.0), 3)}
 
 
+def skin_colour_delta(result: np.ndarray, target: np.ndarray, skin: np.ndarray) -> float:
+    """Delta-E between the median skin colour of the new face and of the original face (eyes, brows, mouth and
+    glasses left out, so a template's wrinkles or a smile's teeth do not count as a colour change)."""
+    region = skin > 0
+    if int(region.sum()) < MIN_RING_PIXELS:
+        return 0.0
+    return round(float(np.linalg.norm(np.median(result[region], axis=0) - np.median(target[region], axis=0))), 2)
+
+
 GRID = 3  # the face skin is cut into GRID x GRID cells for the lighting comparison
 MIN_CELL_PIXELS = 30
 

@@ -30,7 +30,7 @@ MAX_HALF_DELTA_L = 4.0  # lightness change of one half of the face against the o
 MAX_TOP_BOTTOM_DELTA_L = 6.0  # the same top against bottom (the face's own relief makes this one noisier)
 MAX_SECTOR_DELTA_AB = 8.0  # worst cell-to-cell colour change (a*b*), glasses frames left out
 MAX_SKIN_EXCESS = 4.0  # the face's skin against the neck or forehead, beyond the original photo's own difference
-MAX_FACE_DELTA_E = 7.0  # the new face's mean colour against the original face's
+MAX_FACE_DELTA_E = 7.0  # the new skin's median colour against the original face's skin
 
 
 def warning(code: str, image: ImageRole | None, message: str, face: int | None) -> dict[str, Any]:
@@ -89,7 +89,10 @@ def face_quality(
     smooth_alpha, smooth_skin = shrink(alpha, half), shrink(skin, half)
     return {
         "seam": quality.seam_score(swapped_lab, background_lab, alpha, face_px * scale),
-        "colour_match": quality.colour_match(swapped_lab, background_lab, alpha),
+        "colour_match": {
+            **quality.colour_match(swapped_lab, background_lab, alpha),
+            "skin_delta_e": quality.skin_colour_delta(smooth_result, smooth_target, smooth_skin),
+        },
         "skin_vs_surroundings": quality.skin_reference_delta(
             smooth_result, smooth_target, smooth_alpha, smooth_points, smooth_px
         ),
@@ -134,7 +137,7 @@ def colour_warnings(face_report: dict[str, Any], face: int) -> list[dict[str, An
     warnings = []
     surroundings = {name: value for name, value in face_report["skin_vs_surroundings"].items() if value is not None}
     worst_place = max(surroundings, key=lambda name: surroundings[name], default=None)
-    face_delta = face_report["colour_match"]["delta_e"]
+    face_delta = face_report["colour_match"]["skin_delta_e"]
     if worst_place is not None and surroundings[worst_place] > MAX_SKIN_EXCESS:
         message = (
             f"target face {face}: the new skin differs from the {worst_place} by {surroundings[worst_place]:.1f} "
@@ -142,7 +145,7 @@ def colour_warnings(face_report: dict[str, Any], face: int) -> list[dict[str, An
         )
         warnings.append(warning("COLOUR_MISMATCH", "target", message, face))
     elif face_delta > MAX_FACE_DELTA_E:
-        message = f"target face {face}: the new face's colour is {face_delta:.1f} delta-E from the original face's"
+        message = f"target face {face}: the new skin is {face_delta:.1f} delta-E from the original face's skin"
         warnings.append(warning("COLOUR_MISMATCH", "target", message, face))
     lighting = face_report["lighting"]
     problems = []

@@ -100,3 +100,13 @@ def test_a_grey_photo_stored_in_colour_gets_a_grey_face(astronaut, hopper) -> No
     x, y, width, height = result.report["swaps"][0]["region"]
     face = cv2.cvtColor(decode(result.image)[y : y + height, x : x + width], cv2.COLOR_BGR2LAB).reshape(-1, 3)
     assert np.abs(face[:, 1:].astype(int) - 128).max() <= 2  # no colour came with the template's detail
+
+
+def test_skin_colour_check_ignores_wrinkles_and_teeth_but_not_a_colour_shift(astronaut, hopper) -> None:
+    # Delaunay keeps the target's smile; the template brings deep wrinkles: the mean face colour moves, the skin not.
+    relit = swap(astronaut, hopper, SwapOptions(warp="delaunay")).report
+    assert relit["swaps"][0]["colour_match"]["delta_e"] > 7 > 4 > relit["swaps"][0]["colour_match"]["skin_delta_e"]
+    assert "COLOUR_MISMATCH" not in {warning["code"] for warning in relit["warnings"]}
+    plain = swap(astronaut, hopper, SwapOptions(warp="delaunay", relight=False)).report
+    assert plain["swaps"][0]["colour_match"]["skin_delta_e"] > 7
+    assert "COLOUR_MISMATCH" in {warning["code"] for warning in plain["warnings"]}
