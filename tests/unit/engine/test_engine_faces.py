@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 from faceengine import FaceSwapError, SwapOptions, landmarks, swap
-from tests.unit.engine.conftest import decode, encode
-from tests.unit.engine.helpers import inner_hull, landmark_error, largest_landmarks
 
 from bench.quality_variants import mirrored, rotated, tiled_group
+from tests.unit.engine.conftest import decode, encode
+from tests.unit.engine.helpers import inner_hull, landmark_error, largest_landmarks
 
 
 def _codes(result) -> set[str]:

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from faceengine import SwapOptions, swap, warp
 from faceengine.glasses import wears_glasses
-from tests.unit.engine.conftest import decode, encode
-from tests.unit.engine.helpers import largest_landmarks
 
 from bench.quality_variants import colour_cast, downscaled, greyscale, mirrored, one_side_darker
+from tests.unit.engine.conftest import decode, encode
+from tests.unit.engine.helpers import largest_landmarks
 
 
 def _warnings(result, code: str) -> list[dict]:

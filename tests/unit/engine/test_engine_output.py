@@ -11,6 +11,7 @@ import pytest
 from faceengine import SwapOptions, swap
 from faceengine.faithful import estimate_quality
 from PIL import Image, ImageCms, JpegImagePlugin
+
 from tests.unit.engine.conftest import decode, encode
 from tests.unit.engine.helpers import dilated_face_region, largest_landmarks
 

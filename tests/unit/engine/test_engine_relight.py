@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from faceengine import SwapOptions, swap
 from faceengine.relight import low_band, relight
-from tests.unit.engine.conftest import decode, encode
 
 from bench.quality_variants import FACE_SPAN_X, coloured_patch, one_side_darker
+from tests.unit.engine.conftest import decode, encode
 
 
 def _codes(result) -> set[str]:
