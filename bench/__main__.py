@@ -8,6 +8,7 @@ import time
 
 BENCHMARKS = [
     ("offline engine", "bench.engine_bench"),
+    ("offline engine quality", "bench.quality_bench"),
     ("polling policy simulation", "bench.polling_sim"),
     ("cost model", "bench.cost_model"),
     ("cold starts and sizes", "bench.cold_start"),

@@ -34,8 +34,9 @@ MODES: tuple[tuple[Warp, Blend], ...] = (
     ("delaunay", "alpha"),
 )
 DEFAULT_MODE: tuple[Warp, Blend] = ("similarity", "seamless")
-TARGETS_MS = {"512": 50.0, "2048": 250.0}
+TARGETS_MS = {"512": 50.0, "2048": 150.0}
 REPEATS = 9
+REENCODED = "2048 (JPEG re-encoded at q92, no block copy)"
 IDENTITY_THRESHOLD = 0.6
 
 if str(REPO_ROOT / "engine") not in sys.path:
@@ -64,6 +65,7 @@ def _inputs() -> dict[str, tuple[bytes, bytes]]:
     return {
         "512": (target, template),
         "2048": (_encode(big_target, ".jpg"), _encode(big_template, ".jpg")),
+        REENCODED: (_encode(big_target, ".jpg"), _encode(big_template, ".jpg")),
         "2048 (PNG target)": (_encode(big_target, ".png"), _encode(big_template, ".jpg")),
     }
 
@@ -130,7 +132,10 @@ def _speed_section() -> tuple[list[str], bool]:
     for size, (target, template) in inputs.items():
         modes = MODES if size in TARGETS_MS else (DEFAULT_MODE,)
         for warp, blend in modes:
-            median, best, cpu, timings = _time_swaps(target, template, SwapOptions(warp=warp, blend=blend))
+            # The JPEG row without the exact block copy: what keeping the target's unchanged blocks costs.
+            quality = 92 if size == REENCODED else None
+            options = SwapOptions(warp=warp, blend=blend, jpeg_quality=quality)
+            median, best, cpu, timings = _time_swaps(target, template, options)
             verdict = ""
             if (warp, blend) == DEFAULT_MODE and size in TARGETS_MS:
                 ok = median <= TARGETS_MS[size]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,22 @@ MAX_BYTES = 200_000
 if str(REPO_ROOT / "engine") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "engine"))
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))  # bench.quality_variants builds the generated variants
+
+
+def _as_is(image: np.ndarray) -> np.ndarray:
+    return image
+
+
+def _dark_on_one_side(image: np.ndarray) -> np.ndarray:
+    from bench.quality_variants import FACE_SPAN_X, one_side_darker
+
+    return one_side_darker(image, FACE_SPAN_X["grace_hopper.jpg"])
+
+
+def _upside_down(image: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.rot90(image, 2))
 
 
 @dataclass(frozen=True)
@@ -31,12 +48,16 @@ class Example:
     template: str
     warp: str = "similarity"
     blend: str = "seamless"
+    make_target: Callable[[np.ndarray], np.ndarray] = _as_is
+    make_template: Callable[[np.ndarray], np.ndarray] = _as_is
 
 
 EXAMPLES = (
     Example("astronaut_from_hopper", "astronaut.png", "grace_hopper.jpg"),
     Example("hopper_from_astronaut", "grace_hopper.jpg", "astronaut.png"),
     Example("astronaut_from_hopper_delaunay", "astronaut.png", "grace_hopper.jpg", warp="delaunay"),
+    Example("astronaut_from_dark_sided_hopper", "astronaut.png", "grace_hopper.jpg", make_template=_dark_on_one_side),
+    Example("upside_down_astronaut_from_hopper", "astronaut.png", "grace_hopper.jpg", make_target=_upside_down),
     Example("cameraman_from_astronaut", "camera.png", "astronaut.png"),
 )
 
@@ -80,6 +101,16 @@ def _jpeg_under_limit(image: np.ndarray) -> bytes:
     return data
 
 
+def _made(path: Path, make: Callable[[np.ndarray], np.ndarray]) -> bytes:
+    """The sample file as it is, or a PNG of the variant `make` builds from it."""
+    if make is _as_is:
+        return path.read_bytes()
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SystemExit(f"cannot read {path}")
+    return cv2.imencode(".png", make(image))[1].tobytes()
+
+
 def make(out: Path) -> list[Path]:
     from faceengine import SwapOptions, swap
     from fetch_samples import fetch
@@ -88,8 +119,8 @@ def make(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for example in EXAMPLES:
-        target = (SAMPLES / example.target).read_bytes()
-        template = (SAMPLES / example.template).read_bytes()
+        target = _made(SAMPLES / example.target, example.make_target)
+        template = _made(SAMPLES / example.template, example.make_template)
         result = swap(target, template, SwapOptions(warp=example.warp, blend=example.blend))  # type: ignore[arg-type]
         face = result.report["swaps"][0]
         caption = f"{example.warp} + {example.blend}"

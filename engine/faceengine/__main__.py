@@ -17,13 +17,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("target", type=Path, help="photo whose face is replaced (JPEG or PNG)")
     parser.add_argument("template", type=Path, help="photo that gives the face")
     parser.add_argument("-o", "--output", type=Path, required=True, help="result file (same format as the target)")
-    parser.add_argument("--face-index", type=int, help="target face to replace, left to right from 0 (default largest)")
-    parser.add_argument("--template-face-index", type=int, help="template face to use (default largest)")
+    parser.add_argument(
+        "--face-index",
+        type=int,
+        help="target face to replace, left to right from 0 (default: the most frontal large face)",
+    )
+    parser.add_argument(
+        "--template-face-index", type=int, help="template face to use (default: the most frontal large face)"
+    )
     parser.add_argument("--all-faces", action="store_true", help="replace every face of the target")
     parser.add_argument("--warp", choices=WARPS, default="similarity")
     parser.add_argument("--blend", choices=BLENDS, default="seamless")
     parser.add_argument("--no-colour-transfer", action="store_true", help="keep the template face's own colours")
-    parser.add_argument("--jpeg-quality", type=int, default=92)
+    parser.add_argument(
+        "--no-relight", action="store_true", help="one mean/spread colour match instead of the target's light"
+    )
+    parser.add_argument("--jpeg-quality", type=int, help="JPEG result quality (default: the target's own tables)")
     parser.add_argument("--report", type=Path, help="write the quality report (JSON) here; '-' for stdout")
     return parser
 
@@ -40,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             template_face_index=args.template_face_index,
             all_faces=args.all_faces,
             colour_transfer=not args.no_colour_transfer,
+            relight=not args.no_relight,
             jpeg_quality=args.jpeg_quality,
         )
         result = swap(args.target.read_bytes(), args.template.read_bytes(), options)

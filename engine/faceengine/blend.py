@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .mask import feather
 from .resize import shrink, whole_factor
 
 POISSON_WORK_SIZE = 140  # solve the Poisson correction with the face about this many pixels across
@@ -22,11 +23,16 @@ def alpha_blend(face: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> 
     return result
 
 
-def poisson_corrected(face: np.ndarray, background: np.ndarray, binary: np.ndarray, face_px: float) -> np.ndarray:
+def poisson_corrected(
+    face: np.ndarray, background: np.ndarray, binary: np.ndarray, face_px: float, edge_only: float = 0.0
+) -> np.ndarray:
     """The face plus the smooth correction that seamless cloning would add (matches the background at the edge).
 
     The correction is a membrane (a harmonic function), so it is solved at a reduced size and scaled back up:
     the same look as full-size cloning at a fraction of the cost. Only the mask's bounding box is corrected.
+    With edge_only > 0 the correction fades out over that fraction of the face size inside the mask edge: for a face
+    already relit to the target, where the interior is right and only the edge needs hiding (a full membrane would
+    carry edge differences, such as hair or glasses at the temples, into the face as blotches).
     Raises cv2.error where cloning cannot run.
     """
     box_x, box_y, box_w, box_h = cv2.boundingRect(binary)
@@ -48,6 +54,9 @@ def poisson_corrected(face: np.ndarray, background: np.ndarray, binary: np.ndarr
     centre = (x + mask_w // 2, y + mask_h // 2)  # with equal sizes this keeps the face exactly in place
     cloned = cv2.seamlessClone(small_face, small_background, small_mask.copy(), centre, cv2.NORMAL_CLONE)
     correction = cv2.subtract(cloned, small_face, dtype=cv2.CV_16S)
+    if edge_only > 0:  # faded at the small size too: the fade is as smooth as the correction
+        inside = feather(small_mask, edge_only * face_px / factor)
+        correction = np.round(correction * (1.0 - inside)[..., None]).astype(np.int16)
     if factor > 1:
         correction = cv2.resize(correction.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
         correction = np.round(correction).astype(np.int16)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import struct
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
+from . import faithful
 from .errors import DECODING_FAILURE, RESOLUTION_LIMITS, UNSUPPORTED_TYPE, FaceSwapError, ImageRole
 
 JPEG = "image/jpeg"
@@ -34,6 +37,9 @@ class DecodedImage:
     content_type: str
     grayscale: bool
     exif_rotated: bool
+    source: bytes = b""  # the file as it came, for writing the result the same way
+    jpeg: faithful.JpegSource | None = None  # how the JPEG was written (tables, subsampling, ICC, EXIF)
+    deep: np.ndarray | None = None  # the PNG's own 16-bit pixels (BGR, BGRA or grey), when it has 16 bits per sample
 
     @property
     def width(self) -> int:
@@ -109,9 +115,9 @@ def decode(data: bytes, role: ImageRole, *, min_side: int, max_side: int) -> Dec
             role,
         )
     buffer = np.frombuffer(data, np.uint8)
-    if content_type == JPEG:
-        return _decode_jpeg(data, buffer, role, (width, height))
-    return _decode_png(buffer, role)
+    image = _decode_jpeg(data, buffer, role, (width, height)) if content_type == JPEG else _decode_png(buffer, role)
+    image.source = data
+    return image
 
 
 def _decoding_failure(role: ImageRole) -> FaceSwapError:
@@ -123,15 +129,22 @@ def _decode_jpeg(data: bytes, buffer: np.ndarray, role: ImageRole, stored_size: 
     pixels = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
     if pixels is None or pixels.size == 0:
         raise _decoding_failure(role)
-    exif_rotated = (pixels.shape[1], pixels.shape[0]) != stored_size
-    return DecodedImage(_to_8bit(pixels), None, JPEG, _jpeg_is_grayscale(data), exif_rotated)
+    source = faithful.read_jpeg_source(data)
+    exif_rotated = (pixels.shape[1], pixels.shape[0]) != stored_size or (source is not None and source.orientation > 1)
+    return DecodedImage(_to_8bit(pixels), None, JPEG, _jpeg_is_grayscale(data), exif_rotated, jpeg=source)
 
 
 def _decode_png(buffer: np.ndarray, role: ImageRole) -> DecodedImage:
     pixels = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
     if pixels is None or pixels.size == 0:
         raise _decoding_failure(role)
-    pixels = _to_8bit(pixels)
+    deep = pixels if pixels.dtype == np.uint16 else None
+    image = _png_image(_to_8bit(pixels))
+    image.deep = deep
+    return image
+
+
+def _png_image(pixels: np.ndarray) -> DecodedImage:
     alpha = None
     if pixels.ndim == 3 and pixels.shape[2] == 2:  # grey + alpha, on builds that keep it as two channels
         alpha, pixels = pixels[:, :, 1].copy(), pixels[:, :, 0]
@@ -163,16 +176,84 @@ def _jpeg_is_grayscale(data: bytes) -> bool:
     return False
 
 
-def encode(image: DecodedImage, bgr: np.ndarray, jpeg_quality: int) -> bytes:
-    """Encode the result like the target: same format, grey stays grey, PNG alpha is kept unchanged."""
+def encode(
+    image: DecodedImage,
+    bgr: np.ndarray,
+    jpeg_quality: int | None,
+    changed_box: tuple[int, int, int, int] | None,
+    target_blocks: Future | None = None,
+) -> tuple[bytes, dict[str, Any]]:
+    """Encode the result like the target: same format, grey stays grey, PNG alpha and 16-bit depth kept, JPEG tables,
+    subsampling, ICC and EXIF kept, unchanged JPEG blocks copied. Returns the bytes and what was kept (for the report).
+    `jpeg_quality` None means the target's own tables; `changed_box` (x0, y0, x1, y1) bounds every changed pixel;
+    `target_blocks` is the target JPEG's coefficients being read (faithful.read_blocks) while the swap ran."""
     pixels = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if image.grayscale else bgr
     if image.content_type == JPEG:
-        ok, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
-    else:
-        if image.alpha is not None:
-            colour = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR) if pixels.ndim == 2 else pixels
-            pixels = np.dstack([colour, image.alpha])
-        ok, encoded = cv2.imencode(".png", pixels, _PNG_PARAMS)
+        return _encode_jpeg(image, bgr, pixels, jpeg_quality, changed_box, target_blocks)
+    return _encode_png(image, bgr, pixels)
+
+
+def keeps_jpeg_blocks(image: DecodedImage, jpeg_quality: int | None) -> bool:
+    """Whether the result can be the target's own JPEG file with only the changed blocks replaced: same tables
+    (no new quality asked for) and the pixels stored as displayed (no EXIF rotation)."""
+    return image.content_type == JPEG and image.jpeg is not None and jpeg_quality is None and not image.exif_rotated
+
+
+def _encode_jpeg(
+    image: DecodedImage,
+    bgr: np.ndarray,
+    pixels: np.ndarray,
+    jpeg_quality: int | None,
+    changed_box: tuple[int, int, int, int] | None,
+    target_blocks: Future | None,
+) -> tuple[bytes, dict[str, Any]]:
+    source = image.jpeg
+    if source is None:  # a header Pillow cannot read: plain encoding
+        ok, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality or 92)])
+        if not ok:
+            raise RuntimeError("encoding the result failed")
+        return encoded.tobytes(), {"jpeg": None, "unchanged_pixels": "re-encoded"}
+    notes: dict[str, Any] = {"jpeg": {**source.describe(), "tables": "target's" if jpeg_quality is None else "new"}}
+    if keeps_jpeg_blocks(image, jpeg_quality) and changed_box is not None:
+        x0, y0, x1, y1 = changed_box
+        changed = np.any(bgr[y0:y1, x0:x1] != image.bgr[y0:y1, x0:x1], axis=2)
+        try:
+            blocks = target_blocks.result() if target_blocks is not None else faithful.read_blocks(image.source)
+            copied = faithful.copy_changed_blocks(blocks, source, pixels, changed, changed_box)
+        except (OSError, ValueError, RuntimeError):  # a file libjpeg's coefficient API will not take: re-encode
+            copied = None
+        if copied is not None:
+            return copied, {**notes, "unchanged_pixels": "identical (only the changed blocks were re-encoded)"}
+    rgb = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    return faithful.encode_jpeg_like(rgb, source, jpeg_quality), {**notes, "unchanged_pixels": "re-encoded"}
+
+
+def _encode_png(image: DecodedImage, bgr: np.ndarray, pixels: np.ndarray) -> tuple[bytes, dict[str, Any]]:
+    bit_depth = 8
+    if image.deep is not None:
+        # The target's own 16-bit values plus the change: where nothing changed, the file's values come back as
+        # they were, not rounded through 8 bits.
+        change = pixels.astype(np.int32) - (
+            cv2.cvtColor(image.bgr, cv2.COLOR_BGR2GRAY) if image.grayscale else image.bgr
+        ).astype(np.int32)
+        deep = image.deep
+        colour = deep[..., :3] if deep.ndim == 3 and deep.shape[2] == 4 else deep
+        if colour.ndim == 3 and colour.shape[2] == 2:  # grey + alpha kept as two channels
+            colour = colour[..., 0]
+        if colour.shape == change.shape:
+            merged = np.clip(colour.astype(np.int32) + change * 257, 0, 65535).astype(np.uint16)
+            if deep.ndim == 3 and deep.shape[2] == 4:
+                merged = np.dstack([merged, deep[..., 3]])
+            elif deep.ndim == 3 and deep.shape[2] == 2:
+                merged = np.dstack([merged, deep[..., 1]])
+            pixels, bit_depth = merged, 16
+    if bit_depth == 8 and image.alpha is not None:
+        colour = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR) if pixels.ndim == 2 else pixels
+        pixels = np.dstack([colour, image.alpha])
+    ok, encoded = cv2.imencode(".png", pixels, _PNG_PARAMS)
     if not ok:
         raise RuntimeError("encoding the result failed")
-    return encoded.tobytes()
+    notes = {"bit_depth": bit_depth, "unchanged_pixels": "identical"}
+    if image.deep is not None and bit_depth != 16:
+        notes["reduced_from_bit_depth"] = 16
+    return faithful.png_with_source_chunks(encoded.tobytes(), image.source), notes

@@ -67,10 +67,22 @@ class _Candidates:
 
 
 def _run_detector(
-    model: TfliteModel, bgr: np.ndarray, anchors_spec: tuple[tuple[int, ...], tuple[int, ...]], threshold: float
+    model: TfliteModel,
+    bgr: np.ndarray,
+    anchors_spec: tuple[tuple[int, ...], tuple[int, ...]],
+    threshold: float,
+    letterbox: bool = True,
 ) -> _Candidates:
     size = model.input_size
-    square, scale, pad_x, pad_y = _letterbox(bgr, size)
+    if letterbox:
+        square, scale, pad_x, pad_y = _letterbox(bgr, size)
+    else:  # a tile at most size x size: padded at the bottom and right, never rescaled
+        height, width = bgr.shape[:2]
+        square = cv2.cvtColor(
+            cv2.copyMakeBorder(bgr, 0, size - height, 0, size - width, cv2.BORDER_CONSTANT, value=(0, 0, 0)),
+            cv2.COLOR_BGR2RGB,
+        )
+        scale, pad_x, pad_y = 1.0, 0, 0
     batch = (square.astype(np.float32) * np.float32(1 / 127.5) - 1.0)[None]  # BlazeFace wants [-1, 1]
     regressors, classifiers = model.run(batch)
     logits = np.clip(classifiers.reshape(-1).astype(np.float64), -80, 80)
@@ -115,13 +127,73 @@ def weighted_nms(candidates: _Candidates, iou_threshold: float = NMS_IOU) -> lis
 def detect_faces(models: Models, bgr: np.ndarray, *, thorough: bool = True) -> tuple[list[Detection], list[str]]:
     """Faces in the image, ordered left to right by box centre, and the detectors that ran.
 
-    The full-range model finds the small faces of group photos; it costs about three times the short-range one.
-    With thorough=False it runs only when the short-range model finds no face, or only faces small for the frame
-    (where smaller ones it cannot see are likely).
+    The whole photo is scanned once at a small size (short- and full-range models); that finds faces down to about a
+    twelfth of the photo's long side. Where smaller faces may hide, it is then scanned in overlapping tiles at larger
+    sizes, so that every face of MIN_FACE_PX or more is seen at least 16 px across by the full-range model; in a
+    photo with a large face the scan stops at a third of that face's size (a portrait's tiny background faces are
+    not looked for: that scan would cost more than the whole swap). With thorough=False the full-range model runs
+    on the whole photo only when
+    the short-range one finds no face or only small ones.
     """
     factor = math.ceil(max(bgr.shape[:2]) / PRESCALE_SIDE)
     faces, detectors = _detect(models, shrink(bgr, factor), thorough)
-    return [_rescaled(face, factor) for face in faces] if factor > 1 else faces, detectors
+    faces = [_rescaled(face, factor) for face in faces] if factor > 1 else faces
+    # Only a confident face may narrow the search: a false one (a big, weak box) must not hide a group's small faces.
+    largest = max((face.size for face in faces if face.score >= SURE_FACE_SCORE), default=0.0)
+    smallest_wanted = max(MIN_FACE_PX, largest * SMALLEST_RELATIVE)
+    if thorough:
+        tiled = _tiled_candidates(models, bgr, smallest_wanted)
+        if tiled.scores.size:
+            whole = _Candidates(
+                np.array([face.box for face in faces], float).reshape(-1, 4),
+                np.array([face.keypoints for face in faces], float).reshape(-1, 6, 2),
+                np.array([face.score for face in faces], float),
+            )
+            faces = weighted_nms(_joined(whole, tiled))
+            detectors.append("full_range_tiles")
+    return sorted(faces, key=lambda d: d.box[0] + d.box[2] / 2), detectors
+
+
+MIN_FACE_PX = 40  # the smallest face (box side, original pixels) the tiled scan is sized for
+SMALLEST_RELATIVE = 1 / 3  # ... or this fraction of the largest face found, when that is larger
+SURE_FACE_SCORE = 0.8  # detector score of a face trusted to set that size
+TILE_FACE_PX = 16  # the full-range model finds faces from about this size in its 192 px input
+TILE_THRESHOLD = 0.6  # stricter than the whole-photo pass: many tiles, many chances for a false face
+TILE_OVERLAP = 64  # tile pixels shared by neighbours: a face up to this size lies whole in some tile
+TILE_MARGIN = 1.4  # no tiles when the whole-photo pass sees faces nearly as small (it finds most a bit smaller too)
+
+
+def _joined(first: _Candidates, second: _Candidates) -> _Candidates:
+    return _Candidates(
+        np.concatenate([first.boxes, second.boxes]),
+        np.concatenate([first.keypoints, second.keypoints]),
+        np.concatenate([first.scores, second.scores]),
+    )
+
+
+def _tiled_candidates(models: Models, bgr: np.ndarray, smallest: float) -> _Candidates:
+    """Full-range detections over overlapping 192 px tiles, at every scale from the one where a `smallest` face is
+    TILE_FACE_PX across up to where the whole photo fits the detector's input (each level covers 4x in face size)."""
+    size = models.full_range.input_size
+    stride = size - TILE_OVERLAP
+    found = _Candidates(np.zeros((0, 4)), np.zeros((0, 6, 2)), np.zeros(0))
+    scale = TILE_FACE_PX / smallest
+    while max(bgr.shape[:2]) * scale > size * TILE_MARGIN:
+        height, width = (round(side * scale) for side in bgr.shape[:2])
+        level = cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)
+        for y in range(0, max(1, height - TILE_OVERLAP), stride):
+            for x in range(0, max(1, width - TILE_OVERLAP), stride):
+                tile = level[y : y + size, x : x + size]
+                hits = _run_detector(models.full_range, tile, FULL_RANGE_ANCHORS, TILE_THRESHOLD, letterbox=False)
+                if hits.scores.size:
+                    offset = np.array([x, y], float)
+                    hits.boxes[:, :2] += offset
+                    hits.keypoints += offset
+                    hits.boxes /= scale
+                    hits.keypoints /= scale
+                    found = _joined(found, hits)
+        scale /= 4
+    return found
 
 
 def _rescaled(detection: Detection, factor: float) -> Detection:
@@ -143,3 +215,51 @@ def _detect(models: Models, bgr: np.ndarray, thorough: bool) -> tuple[list[Detec
         )
     faces = weighted_nms(candidates)
     return sorted(faces, key=lambda d: d.box[0] + d.box[2] / 2), detectors
+
+
+def _unrotated(detection: Detection, turns: int, width: int, height: int) -> Detection:
+    """A detection made on np.rot90(image, turns) (counter-clockwise), in the original image's coordinates."""
+
+    def back(points: np.ndarray) -> np.ndarray:
+        x, y = points[..., 0], points[..., 1]
+        if turns == 1:
+            return np.stack([width - y, x], axis=-1)
+        if turns == 2:
+            return np.stack([width - x, height - y], axis=-1)
+        return np.stack([y, height - x], axis=-1)
+
+    x, y, w, h = detection.box
+    corners = back(np.array([[x, y], [x + w, y], [x, y + h], [x + w, y + h]]))
+    low, high = corners.min(axis=0), corners.max(axis=0)
+    box = (float(low[0]), float(low[1]), float(high[0] - low[0]), float(high[1] - low[1]))
+    return Detection(box, back(detection.keypoints), detection.score)
+
+
+def detect_turned_faces(models: Models, bgr: np.ndarray) -> tuple[list[Detection], list[str]]:
+    """Faces of a photo held the wrong way: detection on the photo turned 180, 90 and 270 degrees, mapped back and
+    merged with the upright detection. The detector finds faces roughly upright only; this finds the rest."""
+    height, width = bgr.shape[:2]
+    faces, detectors = detect_faces(models, bgr)
+    boxes = [face.box for face in faces]
+    keypoints = [face.keypoints for face in faces]
+    scores = [face.score for face in faces]
+    for turns in (2, 1, 3):
+        found, _ = detect_faces(models, np.ascontiguousarray(np.rot90(bgr, turns)))
+        for face in found:
+            back = _unrotated(face, turns, width, height)
+            boxes.append(back.box)
+            keypoints.append(back.keypoints)
+            scores.append(back.score)
+    if not scores:
+        return [], [*detectors, "turned"]
+    # Plain NMS (no averaging): keypoints found in different orientations must not be blended.
+    candidates = _Candidates(np.array(boxes, float), np.array(keypoints, float), np.array(scores, float))
+    order = np.argsort(-candidates.scores)
+    kept: list[Detection] = []
+    for number in order:
+        box = candidates.boxes[number]
+        if kept and _iou_with(box, np.array([face.box for face in kept])).max() > NMS_IOU:
+            continue
+        x, y, width, height = (float(v) for v in box)
+        kept.append(Detection((x, y, width, height), candidates.keypoints[number], float(candidates.scores[number])))
+    return sorted(kept, key=lambda d: d.box[0] + d.box[2] / 2), [*detectors, "turned"]

@@ -11,17 +11,19 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import blend, codec, colour
+from . import blend, codec, colour, faithful, relight
 from . import report as reporting
-from .detect import Detection, detect_faces
-from .errors import FACE_COUNT_INVALID, NO_FACE, SMALL_FACE, FaceSwapError, ImageRole
-from .landmarks import FaceLandmarks, find_landmarks
+from .choose import Choice, choose
+from .detect import Detection, detect_faces, detect_turned_faces
+from .errors import FACE_UNRECOGNIZABLE, NO_FACE, FaceSwapError, ImageRole
+from .landmarks import FaceLandmarks
 from .mask import FEATHER, capped_outline, face_size, feather, fill_polygon
 from .models import load_models
 from .options import SwapOptions, SwapResult
 from .warp import Roi, Warped, delaunay_warp, similarity_warp
 
 ENGINE_VERSION = "1.0.0"
+RELIT_EDGE_CORRECTION = 0.2  # a relit face needs the seamless correction only this far (of its size) inside the edge
 ROI_MARGIN = 0.15  # ROI = the target face's landmark box plus this fraction of the face size on each side
 
 
@@ -38,25 +40,6 @@ class _Timer:
 
     def total(self) -> float:
         return round((time.perf_counter() - self._started) * 1000, 2)
-
-
-def _pick(faces: list[Detection], index: int | None, role: ImageRole) -> int:
-    if index is None:
-        return max(range(len(faces)), key=lambda number: faces[number].size)
-    if not 0 <= index < len(faces):
-        raise FaceSwapError(
-            FACE_COUNT_INVALID, f"face index {index} asked for the {role} image, which has {len(faces)} face(s)", role
-        )
-    return index
-
-
-def _check_size(detection: Detection, options: SwapOptions, role: ImageRole) -> None:
-    if detection.size < options.min_face_size:
-        raise FaceSwapError(
-            SMALL_FACE,
-            f"the {role} face is {round(detection.size)} px across; at least {options.min_face_size} px is needed",
-            role,
-        )
 
 
 def _roi(points: np.ndarray, image_shape: tuple[int, ...]) -> Roi:
@@ -86,7 +69,9 @@ def _swap_one(
     target_marks: FaceLandmarks,
     options: SwapOptions,
     timer: _Timer,
+    glasses: tuple[bool, bool],
 ) -> dict[str, Any]:
+    """Swap one face into `result` (in place); `glasses`: (template, target) wear glasses."""
     roi = _roi(target_marks.points, result.shape)
     target_local = target_marks.points.copy()
     target_local[:, :2] -= roi.offset
@@ -97,20 +82,26 @@ def _swap_one(
     if not mask.any():
         raise FaceSwapError(NO_FACE, "the faces do not overlap after alignment", "target")
     face_px = face_size(target_marks.points)
-    face = colour.transfer(warped.pixels, mask, background, mask) if options.colour_transfer else warped.pixels
+    if not options.colour_transfer:
+        face = warped.pixels
+    elif options.relight:
+        face = relight.relight(warped.pixels, background, mask, warped.points, target_local, face_px, glasses)
+    else:
+        face = colour.transfer(warped.pixels, mask, background, mask)
     timer.lap("warp_ms")
     alpha = feather(mask, FEATHER * face_px)
     blend_used = options.blend
     fallback_reason = None
     if options.blend == "seamless":
         try:
-            face = blend.poisson_corrected(face, background, mask, face_px)
+            edge_only = RELIT_EDGE_CORRECTION if options.relight and options.colour_transfer else 0.0
+            face = blend.poisson_corrected(face, background, mask, face_px, edge_only)
         except cv2.error as error:
             blend_used, fallback_reason = "alpha", str(error).strip().splitlines()[-1][:200]
     swapped = blend.alpha_blend(face, background, alpha)
     roi.slice(result)[:] = swapped
     timer.lap("blend_ms")
-    report = reporting.face_quality(swapped, background, alpha, face_px)
+    report = reporting.face_quality(swapped, background, alpha, target_local, warped.points, face_px, glasses)
     report.update(
         blend_used=blend_used,
         blend_fallback_reason=fallback_reason,
@@ -132,6 +123,8 @@ class _Prepared:
     landmarks: dict[int, FaceLandmarks]
     warnings: list[dict[str, Any]]
     timings: dict[str, float]
+    notes: dict[int, dict[str, Any]]  # per face read: landmark confidence, yaw, choice score
+    skipped: dict[int, str]  # faces left out, with the reason
 
 
 # Failures are reported in this order whichever photo's thread finished first, so errors stay deterministic.
@@ -145,24 +138,11 @@ class _StageFailure(Exception):
         self.error = error
 
 
-def _choose(faces: list[Detection], role: ImageRole, options: SwapOptions) -> tuple[list[int], list[dict[str, Any]]]:
-    if role == "template":
-        used = _pick(faces, options.template_face_index, role)
-        _check_size(faces[used], options, role)
-        return [used], []
-    if not options.all_faces:
-        used = _pick(faces, options.face_index, role)
-        _check_size(faces[used], options, role)
-        return [used], []
-    chosen = [number for number, face in enumerate(faces) if face.size >= options.min_face_size]
-    if not chosen:
-        _check_size(max(faces, key=lambda face: face.size), options, role)
-    skipped = [
-        {"code": "FACE_SKIPPED", "image": role, "message": f"{role} face {number} is too small to swap"}
-        for number in range(len(faces))
-        if number not in chosen
+def _skipped_warnings(choice: Choice, role: ImageRole) -> list[dict[str, Any]]:
+    return [
+        reporting.warning("FACE_SKIPPED", role, f"{role} face {number} was not swapped: {reason}", number)
+        for number, reason in sorted(choice.skipped.items())
     ]
-    return chosen, skipped
 
 
 def _prepare(data: bytes, role: ImageRole, options: SwapOptions) -> _Prepared:
@@ -177,15 +157,26 @@ def _prepare(data: bytes, role: ImageRole, options: SwapOptions) -> _Prepared:
         # Both detectors on both photos, so the faces the report counts are exactly the ones an index can pick.
         faces, detectors = detect_faces(models, image.bgr)
         if not faces:
+            faces, detectors = detect_turned_faces(models, image.bgr)
+        if not faces:
             raise FaceSwapError(NO_FACE, f"no face was found in the {role} image", role)
         timer.lap("detect_ms")
         stage = "choose"
-        used, warnings = _choose(faces, role, options)
+        index = options.template_face_index if role == "template" else options.face_index
+        all_faces = options.all_faces and role == "target"
+        try:
+            choice = choose(models, image.bgr, faces, role, index, all_faces, options.min_face_size)
+        except FaceSwapError as error:
+            if error.code != FACE_UNRECOGNIZABLE or index is not None:
+                raise
+            # Nothing readable the right way up: the photo may be upside down or on its side.
+            faces, detectors = detect_turned_faces(models, image.bgr)
+            choice = choose(models, image.bgr, faces, role, index, all_faces, options.min_face_size)
     except FaceSwapError as error:
         raise _StageFailure(stage, error) from error
-    landmarks = {number: find_landmarks(models, image.bgr, faces[number]) for number in used}
     timer.lap("landmarks_ms")
-    return _Prepared(image, faces, detectors, used, landmarks, warnings, timer.timings)
+    used, landmarks, warnings = choice.used, choice.landmarks, _skipped_warnings(choice, role)
+    return _Prepared(image, faces, detectors, used, landmarks, warnings, timer.timings, choice.notes, choice.skipped)
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -215,6 +206,19 @@ def _prepare_both(target: bytes, template: bytes, options: SwapOptions) -> tuple
     return prepared[0], prepared[1]
 
 
+def _changed_box(swaps: list[dict[str, Any]]) -> tuple[int, int, int, int] | None:
+    """The box (x0, y0, x1, y1) around every swapped region: no pixel outside it changed."""
+    if not swaps:
+        return None
+    boxes = np.array([face["region"] for face in swaps])
+    return (
+        int(boxes[:, 0].min()),
+        int(boxes[:, 1].min()),
+        int((boxes[:, 0] + boxes[:, 2]).max()),
+        int((boxes[:, 1] + boxes[:, 3]).max()),
+    )
+
+
 def swap(target: bytes, template: bytes, options: SwapOptions | None = None) -> SwapResult:
     """Replace the face in `target` with the face from `template`; see SwapOptions. Raises FaceSwapError.
 
@@ -226,21 +230,34 @@ def swap(target: bytes, template: bytes, options: SwapOptions | None = None) -> 
     timer.lap("load_ms")
     target_side, template_side = _prepare_both(target, template, options)
     timer.lap("prepare_ms")
+    target_blocks = None
+    if codec.keeps_jpeg_blocks(target_side.image, options.jpeg_quality):
+        # Read the target file's coefficients on the other thread while this one swaps.
+        target_blocks = _template_pool().submit(faithful.read_blocks, target_side.image.source)
 
     (template_used,) = template_side.used
     template_marks = template_side.landmarks[template_used]
-    template_details, template_warnings = reporting.landmarks_report(template_marks, "template")
+    template_details, template_warnings = reporting.landmarks_report(
+        template_marks, "template", template_used, template_side.image.bgr
+    )
     warnings = [*target_side.warnings, *template_side.warnings, *template_warnings]
     result = target_side.image.bgr.copy()
     swaps = []
     for number in target_side.used:
         target_marks = target_side.landmarks[number]
-        target_details, target_warnings = reporting.landmarks_report(target_marks, "target")
-        face_report = _swap_one(result, template_side.image.bgr, template_marks, target_marks, options, timer)
-        warnings += target_warnings + reporting.swap_warnings(target_details, template_details, face_report, options)
+        target_details, target_warnings = reporting.landmarks_report(
+            target_marks, "target", number, target_side.image.bgr
+        )
+        glasses = (bool(template_details["glasses"]), bool(target_details["glasses"]))
+        face_report = _swap_one(result, template_side.image.bgr, template_marks, target_marks, options, timer, glasses)
+        warnings += target_warnings + reporting.swap_warnings(
+            target_details, template_details, face_report, options, number, template_used
+        )
         swaps.append({"target_face": number, "target": target_details, **face_report})
 
-    encoded = codec.encode(target_side.image, result, options.jpeg_quality)
+    encoded, output_notes = codec.encode(
+        target_side.image, result, options.jpeg_quality, _changed_box(swaps), target_blocks
+    )
     timer.lap("encode_ms")
     report = {
         "engine": {"name": "faceengine", "version": ENGINE_VERSION, "warp": options.warp, "blend": options.blend},
@@ -248,7 +265,7 @@ def swap(target: bytes, template: bytes, options: SwapOptions | None = None) -> 
         "template": {**reporting.image_report(template_side), "face": template_details},
         "swaps": swaps,
         "warnings": warnings,
-        "output": {"content_type": target_side.image.content_type, "bytes": len(encoded)},
+        "output": {"content_type": target_side.image.content_type, "bytes": len(encoded), **output_notes},
         "timings_ms": {**timer.timings, "total_ms": timer.total()},
     }
     return SwapResult(encoded, target_side.image.content_type, report)

@@ -15,6 +15,9 @@ LEFT_EYE = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387
 RIGHT_BROW = (70, 63, 105, 66, 107, 46, 53, 52, 65, 55)
 LEFT_BROW = (300, 293, 334, 296, 336, 276, 283, 282, 295, 285)
 INNER_LIPS = frozenset((78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415))
+OUTER_LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
+# Eyes with their brows, and the mouth: what is not skin inside the face (each a convex region).
+FEATURES = ((*RIGHT_EYE, *RIGHT_BROW), (*LEFT_EYE, *LEFT_BROW), OUTER_LIPS)
 # The points inside the face oval (eyes, brows, nose, mouth): what identity comparisons should look at.
 INNER_FACE = np.array(
     sorted(

@@ -48,14 +48,15 @@ def _eye_angle(right_eye: np.ndarray, left_eye: np.ndarray) -> float:
     return math.atan2(left_eye[1] - right_eye[1], left_eye[0] - right_eye[0])
 
 
-def find_landmarks(models: Models, bgr: np.ndarray, detection: Detection) -> FaceLandmarks:
-    """Landmarks in two passes: a crop from the detector box, then a tighter crop from the first landmarks."""
-    x, y, width, height = detection.box
-    centre = np.array([x + width / 2, y + height / 2])
-    first = _run_mesh(
-        models, bgr, centre, max(width, height) * ROI_SCALE, _eye_angle(detection.keypoints[0], detection.keypoints[1])
-    )
-    points = first.points[:, :2]
+PLAUSIBLE_PRESENCE = 0.5  # below this the mesh did not see a face the right way up in the crop
+# Crop turns tried, in order, when the detector's eye line gave an implausible mesh: a face upside down or on its
+# side fools the detector's keypoints (it reads the mouth as the eyes), not the landmark model once the crop is upright.
+TURNS = (0.0, math.pi, math.pi / 2, -math.pi / 2)
+
+
+def _refined(models: Models, bgr: np.ndarray, marks: FaceLandmarks) -> tuple[FaceLandmarks, float]:
+    """One more pass on a crop centred, sized and turned by the previous landmarks; also the angle used."""
+    points = marks.points[:, :2]
     angle = _eye_angle(points[RIGHT_EYE_OUTER], points[LEFT_EYE_OUTER])
     # Measure the extent in the eye-aligned frame so a tilted head does not inflate the crop.
     rotation = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
@@ -63,4 +64,38 @@ def find_landmarks(models: Models, bgr: np.ndarray, detection: Detection) -> Fac
     low, high = aligned.min(axis=0), aligned.max(axis=0)
     centre = ((low + high) / 2) @ rotation
     size = float(max(high - low)) * ROI_SCALE
-    return _run_mesh(models, bgr, centre, size, angle)
+    return _run_mesh(models, bgr, centre, size, angle), angle
+
+
+MAX_PASSES = 4
+SETTLED_DEGREES = 10.0  # passes stop once the crop turns less than this from one pass to the next
+
+
+def _passes(models: Models, bgr: np.ndarray, detection: Detection, angle: float) -> FaceLandmarks:
+    """Landmarks in passes: a crop from the detector box, then tighter crops turned by the landmarks' eye line. Two
+    passes settle an upright face; a face on its side, where the detector's keypoints are rough, takes more."""
+    x, y, width, height = detection.box
+    centre = np.array([x + width / 2, y + height / 2])
+    marks = _run_mesh(models, bgr, centre, max(width, height) * ROI_SCALE, angle)
+    for _ in range(MAX_PASSES - 1):
+        marks, used = _refined(models, bgr, marks)
+        turn = math.degrees(abs(math.remainder(used - angle, 2 * math.pi)))
+        angle = used
+        if turn < SETTLED_DEGREES or marks.presence < PLAUSIBLE_PRESENCE:
+            break
+    return marks
+
+
+def find_landmarks(models: Models, bgr: np.ndarray, detection: Detection) -> FaceLandmarks:
+    """The face's landmarks, with the crop turned upright by the detector's eye line; when the mesh finds no face
+    that way, the crop is turned by 180 and then 90 degrees either way, and the most certain answer is kept."""
+    base = _eye_angle(detection.keypoints[0], detection.keypoints[1])
+    best: FaceLandmarks | None = None
+    for turn in TURNS:
+        marks = _passes(models, bgr, detection, base + turn)
+        if best is None or marks.presence > best.presence:
+            best = marks
+        if marks.presence >= PLAUSIBLE_PRESENCE:
+            break
+    assert best is not None
+    return best

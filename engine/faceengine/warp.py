@@ -41,12 +41,32 @@ def _shifted(matrix: np.ndarray, roi: Roi) -> np.ndarray:
     return shifted
 
 
+UPSCALE_DETAIL_FROM = 1.2  # enlarging the template more than this: sharper resampling and the detail restored
+
+
+def restore_detail(pixels: np.ndarray, scale: float) -> np.ndarray:
+    """Counter the softness of enlargement: Lanczos resampling keeps more detail than bilinear, and an unsharp mask
+    as wide as the enlargement (the scale at which detail was lost) brings the fine contrast back. Stronger with
+    more enlargement, capped so noise and JPEG blocks are not blown up."""
+    amount = float(np.clip(0.5 * (scale - 1.0), 0.0, 1.0))
+    blurred = cv2.GaussianBlur(pixels, (0, 0), max(0.8, 0.6 * scale))
+    return cv2.addWeighted(pixels, 1.0 + amount, blurred, -amount, 0)
+
+
 def similarity_warp(template: np.ndarray, template_points: np.ndarray, target_points: np.ndarray, roi: Roi) -> Warped:
     """Scale, rotate and move the whole template face onto the target's: keeps the template's face shape."""
     matrix = _shifted(fit_similarity(template_points[:, :2], target_points[:, :2]), roi)
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    enlarged = scale > UPSCALE_DETAIL_FROM
     pixels = cv2.warpAffine(
-        template, matrix, (roi.width, roi.height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        template,
+        matrix,
+        (roi.width, roi.height),
+        flags=cv2.INTER_LANCZOS4 if enlarged else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REFLECT,
     )
+    if enlarged:
+        pixels = restore_detail(pixels, scale)
     return Warped(pixels, apply_affine(matrix, template_points), None)
 
 
@@ -98,7 +118,12 @@ def delaunay_warp(template: np.ndarray, template_points: np.ndarray, target_poin
         # Pixel centres: a map pixel at (x, y) sits at ((x + 0.5) / scale - 0.5) in the ROI; resize does the same.
         map_x = np.asarray(cv2.resize(map_x, (roi.width, roi.height), interpolation=cv2.INTER_LINEAR), np.float32)
         map_y = np.asarray(cv2.resize(map_y, (roi.width, roi.height), interpolation=cv2.INTER_LINEAR), np.float32)
-    pixels = cv2.remap(template, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    scale = face_px / max(float(max(template_xy.max(axis=0) - template_xy.min(axis=0))), 1.0)
+    enlarged = scale > UPSCALE_DETAIL_FROM
+    interpolation = cv2.INTER_LANCZOS4 if enlarged else cv2.INTER_LINEAR
+    pixels = cv2.remap(template, map_x, map_y, interpolation, borderMode=cv2.BORDER_REFLECT)
+    if enlarged:
+        pixels = restore_detail(pixels, scale)
     mouth = [index for index in range(len(target_local)) if index in INNER_LIPS]
     mouth_hole = cv2.convexHull(target_local[mouth].astype(np.float32)).reshape(-1, 2)
     return Warped(pixels, target_local.copy(), mouth_hole)

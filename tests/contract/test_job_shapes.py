@@ -55,8 +55,8 @@ def finished_job(status: str) -> Job:
         terminal_event_sent=True,
         idempotency_fingerprint="f" * 64,
         webhook={
-            "url": "https://hooks.example.test/faceswap",
-            "host": "hooks.example.test",
+            "url": "https://hooks.example.com/faceswap",
+            "host": "hooks.example.com",
             "events": ["succeeded", "failed"],
             "status": "delivered",
             "generation": 1,

@@ -139,19 +139,19 @@ class KeyReadingProvider(ScriptedProvider):
 
 
 def with_secret(monkeypatch, fake_aws, provider: KeyReadingProvider, **secret) -> str:
-    """The real secret reader against a secret in moto; the provider double is built with the key it is given."""
+    """The real secret reader against a secret in moto; the provider double is built with the key it reads."""
     import boto3
 
     arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="provider-key", **secret)["ARN"]
     monkeypatch.setenv("PROVIDER_API_KEY_SECRET_ARN", arn)
-    monkeypatch.setenv("PROVIDER", "ailabtools")
-    settings.cache_clear()  # a new sandbox with this configuration
 
-    def build(base_url, *, api_key, **_timeouts):  # the factory's AILabTools builder passes the key it read
-        provider.key = api_key
+    def build(config):
+        provider.key = factory.api_key()  # as a real adapter is built: with its key read first
         return provider
 
-    monkeypatch.setattr("faceswap.provider.ailabtools.AilabClient", build)
+    monkeypatch.setitem(factory.PROVIDERS, "keyed", build)
+    monkeypatch.setenv("PROVIDER", "keyed")
+    settings.cache_clear()  # a new sandbox with this configuration
     return arn
 
 
@@ -288,7 +288,6 @@ def test_a_finished_task_teaches_the_policy_the_providers_latency(queued_job, mo
 def test_short_waits_happen_inside_one_query_invocation(queued_job, monkeypatch):
     monkeypatch.setenv("POLL_INLINE_SECONDS", "20")
     monkeypatch.setenv("POLL_EXPECTED_SECONDS", "5")
-    settings.cache_clear()  # a new sandbox with these settings
     sleeps: list[float] = []
     monkeypatch.setattr("faceswap.usecases.workflow_steps.time.sleep", sleeps.append)
     running = QueryResult(state="processing", result_url=None, request_id="")
@@ -307,7 +306,6 @@ def test_short_waits_happen_inside_one_query_invocation(queued_job, monkeypatch)
 
 def test_inline_waiting_stops_at_its_budget_and_when_the_lambda_is_short_of_time(queued_job, monkeypatch):
     monkeypatch.setenv("POLL_INLINE_SECONDS", "20")
-    settings.cache_clear()
     monkeypatch.setattr("faceswap.usecases.workflow_steps.time.sleep", lambda seconds: None)
     running = QueryResult(state="processing", result_url=None, request_id="")
     provider = use(monkeypatch, ScriptedProvider(["task-1"], [running] * 20))
@@ -315,7 +313,7 @@ def test_inline_waiting_stops_at_its_budget_and_when_the_lambda_is_short_of_time
     short_of_time = Steps().query(queued_job, remaining_ms=lambda: 10_000)
     assert short_of_time["status"] == "running" and provider.query_calls == 1
     monkeypatch.setenv("POLL_INLINE_SECONDS", "0")
-    settings.cache_clear()
+    settings.cache_clear()  # a new sandbox with this configuration
     assert Steps().query(queued_job)["status"] == "running" and provider.query_calls == 2
 
 

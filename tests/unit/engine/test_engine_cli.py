@@ -40,3 +40,13 @@ def test_fetch_samples_skips_files_already_present(samples: Path) -> None:
     )  # fmt: skip
     assert "fetched" not in completed.stdout
     assert completed.stdout.count("ok ") == 3
+
+
+def test_cli_no_relight_uses_the_old_colour_match(tmp_path: Path, samples: Path) -> None:
+    target, template = str(samples / "grace_hopper.jpg"), str(samples / "astronaut.png")
+    assert main([target, template, "-o", str(tmp_path / "relit.jpg"), "--report", str(tmp_path / "relit.json")]) == 0
+    assert main([target, template, "-o", str(tmp_path / "plain.jpg"), "--report", str(tmp_path / "plain.json"),
+                 "--no-relight"]) == 0  # fmt: skip
+    codes = {name: {w["code"] for w in json.loads((tmp_path / f"{name}.json").read_text())["warnings"]}
+             for name in ("relit", "plain")}  # fmt: skip
+    assert "COLOUR_MISMATCH" in codes["plain"] and "COLOUR_MISMATCH" not in codes["relit"]

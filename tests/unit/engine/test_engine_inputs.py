@@ -162,4 +162,5 @@ def test_grey_jpeg_and_16_bit_png_inputs(astronaut, hopper) -> None:
     assert decode(result.image).ndim == 2
     deep = encode(decode(astronaut).astype(np.uint16) * 257)
     deep_result = swap(deep, hopper)
-    assert decode(deep_result.image).dtype == np.uint8 and deep_result.report["swaps"][0]["face_change"] > 5
+    assert decode(deep_result.image).dtype == np.uint16 and deep_result.report["swaps"][0]["face_change"] > 5
+    assert deep_result.report["output"]["bit_depth"] == 16

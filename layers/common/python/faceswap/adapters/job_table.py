@@ -307,7 +307,7 @@ class JobStore:
             job_id,
             "SET #wh.#ws = :pending, #wh.generation = #wh.generation + :one, #wh.attempts = :zero, "
             "#wh.delivered_at = :null REMOVE #wh.message_id, #wh.first_attempt_at",
-            {"#wh": "webhook", "#ws": "status", "#status": "status"},
+            {"#wh": "webhook", "#ws": "status"},
             {
                 ":pending": "pending",
                 ":one": 1,
@@ -343,6 +343,8 @@ class JobStore:
             values[":now"] = iso(now)
         full_condition = "attribute_exists(job_id)" + (f" AND ({condition})" if condition else "")
         used = {name: value for name, value in values.items() if name in expression or name in full_condition}
+        if "#status" in expression or "#status" in full_condition:
+            names = {**names, "#status": "status"}
         kwargs: dict[str, Any] = {
             "Key": {"job_id": {"S": job_id}},
             "UpdateExpression": expression,

@@ -27,30 +27,35 @@ def ip_literal(host: str) -> str | None:
         return str(ipaddress.ip_address(host))
     except ValueError:
         pass
-    if host and all(ch in "0123456789abcdefxABCDEFX." for ch in host):
-        return _shorthand_ipv4(host)
-    return None
+    return _shorthand_ipv4(host)
 
 
 def _shorthand_ipv4(host: str) -> str | None:
-    """inet_aton's reading: 1 to 4 parts, each decimal, octal (leading 0) or hex (0x); the last fills the rest."""
+    """The dotted quad that inet_aton would read `host` as (1-4 parts, each decimal, 0-octal or 0x-hex, the last
+    part filling the remaining bytes), else None. Parsed here rather than by socket.inet_aton: the domain has no I/O."""
     parts = host.split(".")
-    if not 1 <= len(parts) <= 4:
+    if not host or len(parts) > 4 or not all(ch in "0123456789abcdefxABCDEFX." for ch in host):
         return None
-    values = []
+    numbers: list[int] = []
     for part in parts:
-        digits, base = (
-            (part[2:], 16) if part[:2].lower() == "0x" else (part, 8 if len(part) > 1 and part[0] == "0" else 10)
-        )
+        lowered = part.lower()
         try:
-            values.append(int(digits, base))
+            if lowered.startswith("0x"):
+                numbers.append(int(lowered[2:] or "0", 16))
+            elif len(lowered) > 1 and lowered.startswith("0"):
+                numbers.append(int(lowered, 8))
+            else:
+                numbers.append(int(lowered, 10))
         except ValueError:
             return None
-    *leading, last = values
-    if any(value > 255 for value in leading) or last >= 256 ** (4 - len(leading)):
+    *leading, last = numbers
+    if any(n > 255 for n in leading) or last >= 256 ** (4 - len(leading)):
         return None
-    number = sum(value << (8 * (3 - index)) for index, value in enumerate(leading)) + last
-    return str(ipaddress.IPv4Address(number))
+    value = 0
+    for n in leading:
+        value = value * 256 + n
+    value = value * 256 ** (4 - len(leading)) + last
+    return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
 
 
 def address_refusal(address: str, *, allow_loopback: bool = False) -> str | None:
