@@ -230,19 +230,13 @@ def test_create_refuses_malformed_webhook_objects(e2e: E2E, webhook: Any):
     assert response.status_code == 422 and response.json()["error"]["code"] == "VALIDATION_ERROR"
 
 
-def test_host_resolving_to_a_private_address_is_refused_at_delivery(e2e: E2E, monkeypatch: pytest.MonkeyPatch):
+def test_host_resolving_to_a_private_address_is_refused_at_delivery(e2e: E2E):
     """A name passes the create-time check (names are not resolved then); by delivery time its DNS answer is a
     private address, so it is refused: no connection, the round fails and is dead-lettered. The DNS answer is
-    simulated for this one name (the function runs in this process); every other lookup is untouched."""
+    simulated for this one name inside the functions' sandboxes (the local stack's extra hosts, like
+    `sam local --add-host`); every other lookup is untouched."""
     name = "hooks.rebinding.test"
-    real_getaddrinfo = socket.getaddrinfo
-
-    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == name:
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", port))]
-        return real_getaddrinfo(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    e2e.stack.cloud.add_host(name, "10.0.0.5")
     dead_letters(e2e)
     job_id = start_job(e2e, e2e.alice, {"url": f"https://{name}/hook"}, host=name)
     state = webhook_state(e2e.alice, job_id, "failed")

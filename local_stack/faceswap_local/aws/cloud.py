@@ -6,6 +6,8 @@ import contextlib
 import json
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +26,7 @@ from .endpoint import LocalEndpoint
 from .event_tap import EventTap
 from .s3_cors import S3CorsMiddleware
 from .s3_post_policy import PostPolicyMiddleware
+from .sandbox import EXTRA_HOSTS_VARIABLE
 from .sqs_poller import SqsPollers
 from .workers import DEFAULT_MAX_SANDBOXES, InvocationRecord, InvokeHook, LambdaRuntime, LogSink
 
@@ -100,6 +103,7 @@ class LocalCloud:
         self._async_invoker = moto_patches.AsyncInvoker(self.clock)
         self._undo: list[Callable[[], None]] = []
         self._taps = 0
+        self._hosts_file: Path | None = None
 
     # lifecycle --------------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -145,6 +149,7 @@ class LocalCloud:
             "TZ": ":UTC",
             "LANG": "en_US.UTF-8",
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            EXTRA_HOSTS_VARIABLE: str(self._extra_hosts_file()),
         }
         self._runtime = LambdaRuntime(runtime_environment, self.log_sink, self.max_sandboxes)
         for hook in self._hooks:
@@ -175,6 +180,23 @@ class LocalCloud:
         self._pollers = SqsPollers(self._poller_client("sqs"), self.invoke_batch, self._shutdown)
         for mapping in self.deployment.queue_sources:
             self._pollers.start(mapping)
+
+    def _extra_hosts_file(self) -> Path:
+        folder = Path(tempfile.mkdtemp(prefix="faceswap-local-hosts-"))
+        self._undo.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+        hosts_file = self._hosts_file = folder / "hosts.json"
+        hosts_file.write_text("{}")
+        return hosts_file
+
+    def add_host(self, name: str, address: str) -> None:
+        """Make `name` resolve to `address` inside every function's sandbox from now on (like ``--add-host``)."""
+        if self._hosts_file is None:
+            raise RuntimeError("LocalCloud is not started")
+        hosts = json.loads(self._hosts_file.read_text())
+        hosts[name] = address
+        staged = self._hosts_file.with_suffix(".tmp")
+        staged.write_text(json.dumps(hosts))
+        staged.replace(self._hosts_file)  # a sandbox reading it never sees half a file
 
     def _wrap_app(self, app: Any) -> Any:
         """The moto server's WSGI application as clients meet it: the one place where it is wrapped. Presigned POST

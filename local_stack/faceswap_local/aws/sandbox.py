@@ -18,6 +18,7 @@ import time
 import traceback
 from typing import Any
 
+EXTRA_HOSTS_VARIABLE = "_LOCAL_EXTRA_HOSTS_FILE"
 END_OF_INVOCATION = "\x1e"  # followed by the request id: the last line of an invocation's log output
 
 
@@ -70,6 +71,24 @@ def _runtime_logging() -> _RequestId:
     return request_id
 
 
+def _use_extra_hosts(path: str) -> None:
+    """Names the local cloud maps to addresses (as ``sam local --add-host`` writes them into the container's
+    /etc/hosts): a JSON object {name: address}, read on every lookup so that a mapping added later applies too."""
+    import socket
+
+    system_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            with open(path, encoding="utf-8") as hosts:
+                address = json.load(hosts).get(host.decode() if isinstance(host, bytes) else host)
+        except (OSError, ValueError):
+            address = None
+        return system_getaddrinfo(address or host, port, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+
+
 def _end_of_output(control: Any, message: dict[str, Any], request_id: str) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
@@ -83,6 +102,8 @@ def main() -> None:
     control = os.fdopen(control_fd, "wb", buffering=0)
     module_name, _, function_name = handler_name.rpartition(".")
     request_id_filter = _runtime_logging()
+    if os.environ.get(EXTRA_HOSTS_VARIABLE):
+        _use_extra_hosts(os.environ[EXTRA_HOSTS_VARIABLE])
     started = time.monotonic()
     try:
         handler = getattr(importlib.import_module(module_name), function_name)
