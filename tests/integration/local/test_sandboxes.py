@@ -130,8 +130,13 @@ class _AnyClient:
         ),
         ({"Type": "AWS::SQS::Queue", "Properties": {"FifoQueue": True}}, "queue properties not supported"),
         ({"Type": "AWS::Events::Rule", "Properties": {"ScheduleExpression": "rate(1 day)"}}, "EventPattern"),
+        ({"Type": "AWS::Lambda::EventSourceMapping", "Properties": {"FunctionName": "f",
+            "EventSourceArn": "arn:aws:kinesis:us-east-1:123456789012:stream/s"}}, "only SQS event source mappings"),
+        ({"Type": "AWS::Lambda::EventSourceMapping", "Properties": {"FunctionName": "f", "EventSourceArn":
+            "arn:aws:sqs:us-east-1:123456789012:q", "FilterCriteria": {}}}, r"mapping properties not supported"),
     ],
-    ids=["resource-type", "event-type", "function-property", "queue-property", "schedule-rule"],
+    ids=["resource-type", "event-type", "function-property", "queue-property", "schedule-rule", "mapping-source",
+         "mapping-property"],
 )  # fmt: skip
 def test_what_the_local_stack_does_not_support_is_a_clear_error(
     tmp_path: Path, resource: dict[str, Any], message: str
