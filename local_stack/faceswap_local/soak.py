@@ -51,6 +51,10 @@ SUBMIT_FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("reset", {}),
     ("malformed_json", {}),
     ("accept_then_timeout", {}),
+    ("accept_then_502", {}),
+    ("error_in_200", {"code": "ERROR_NO_FACE_IN_FILE"}),
+    ("loose_types", {}),
+    ("non_ascii_task_id", {}),
     ("task_failed", {"code": "ERROR_NO_FACE_IN_FILE"}),
     ("task_status_3", {}),
     ("never_finish", {}),
@@ -65,6 +69,9 @@ QUERY_FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("malformed_json", {}),
     ("task_failed", {"code": "ERROR_FACE_COUNT_INVALID"}),
     ("task_status_3", {}),
+    ("error_in_200", {"field": "error_code_str", "code": "ERROR_SMALL_FACE_SIZE"}),
+    ("error_with_payload", {}),
+    ("loose_types", {}),
 ]
 RESULT_FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("http_503", {}),
@@ -72,6 +79,7 @@ RESULT_FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("reset", {}),
     ("result_expired", {}),
     ("result_slow", {"chunk_bytes": 16384, "delay_seconds": 0.01}),
+    ("headers_then_stall", {}),
 ]
 # Our functions the crash hook may hit, and who retries them: Step Functions (Retry on Lambda.Unknown), Lambda's
 # asynchronous retries (S3 notifications), or the API client (same Idempotency-Key).
@@ -196,7 +204,7 @@ def install_provider_faults(emulator: EmulatorServer, rate: float) -> None:
         missed = 1.0
         for fault, params in faults:
             params = dict(params)
-            if fault in ("timeout", "accept_then_timeout"):
+            if fault in ("timeout", "accept_then_timeout", "headers_then_stall"):
                 params.setdefault("seconds", FAULT_SLEEP_SECONDS)
             emulator.faults.add(endpoint, fault, probability=min(1.0, share / missed), params=params)
             missed -= share

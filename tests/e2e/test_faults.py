@@ -240,3 +240,29 @@ def test_task_that_never_finishes_times_out_at_the_deadline(e2e: E2E, photos: Ph
     assert len(photos.tasks_for(e2e, job_id)) == 1 and photos.tasks_for(e2e, job_id)[0]["state"] == "processing"
     assert len(terminal_events(e2e, job_id)) == 1
     assert e2e.stack.cloud.wait_execution(job_id, 10)["status"] == "FAILED"
+
+
+def test_face_error_in_a_200_query_answer_fails_the_job_promptly_with_its_code(e2e: E2E, photos: Photos):
+    # HTTP 200, error_code 0, error_detail.code naming the face error, no task_status: not an outage.
+    e2e.emulator.faults.add("query", "error_in_200", times=1, code="ERROR_NO_FACE_IN_FILE")
+    job_id = photos.create_and_upload(e2e)
+    event = e2e.terminal_event(job_id)
+    assert event["detail-type"] == "FaceSwap Failed"
+    assert event["detail"]["error"]["code"] == "FACE_NOT_FOUND"
+    assert_valid_event(event)
+    queries = [
+        r for r in e2e.stack.cloud.invocations if r.function == "QueryFunction" and r.event.get("job_id") == job_id
+    ]
+    assert len(queries) == 1 and not queries[0].errored  # no retries of the Query step
+    assert len(photos.tasks_for(e2e, job_id)) == 1
+    assert len(terminal_events(e2e, job_id)) == 1
+
+
+def test_submit_answered_by_a_proxy_502_after_acceptance_is_never_resent(e2e: E2E, photos: Photos):
+    e2e.emulator.faults.add("submit", "accept_then_502", times=1)
+    submits_before = e2e.emulator.stats()["requests"].get("submit", 0)
+    job_id = photos.create_and_upload(e2e)
+    event = e2e.terminal_event(job_id)
+    assert event["detail"]["error"]["code"] == "PROVIDER_OUTCOME_UNKNOWN"
+    assert len(photos.tasks_for(e2e, job_id)) == 1  # the one charge a proxy's 502 can hide
+    assert e2e.emulator.stats()["requests"]["submit"] - submits_before == 1
