@@ -266,3 +266,12 @@ def test_submit_answered_by_a_proxy_502_after_acceptance_is_never_resent(e2e: E2
     assert event["detail"]["error"]["code"] == "PROVIDER_OUTCOME_UNKNOWN"
     assert len(photos.tasks_for(e2e, job_id)) == 1  # the one charge a proxy's 502 can hide
     assert e2e.emulator.stats()["requests"]["submit"] - submits_before == 1
+
+
+def test_non_ascii_task_id_is_archived(e2e: E2E, photos: Photos):
+    e2e.emulator.faults.add("submit", "non_ascii_task_id", times=1)
+    job_id = photos.create_and_upload(e2e)
+    record = assert_one_clean_success(e2e, photos, job_id)
+    assert not record["provider_task_id"].isascii()
+    _, metadata = e2e.s3_object(record["result"]["key"])
+    assert metadata["provider-task-id"].startswith("=?UTF-8?B?")  # S3 metadata is ASCII-only

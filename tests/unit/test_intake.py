@@ -138,3 +138,20 @@ def test_a_late_upload_to_a_deleted_job_is_removed(fake_aws):
     assert Intake().handle_object(BUCKET, f"uploads/{job_id}/target").action == "ignored"
     assert fake_aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
     assert fake_aws.executions() == []
+
+
+def test_eventbridge_client_reference_aws_cannot_store_is_dropped_not_fatal(fake_aws):
+    reference = "ok-\ud800-lone-surrogate"  # JSON can escape a lone surrogate; DynamoDB and EventBridge cannot hold it
+    for key in ("inbox/r/target.jpg", "inbox/r/template.jpg"):
+        fake_aws.s3.put_object(Bucket=BUCKET, Key=key, Body=image_bytes())
+    event = {
+        "id": "ev-ref",
+        "detail": {
+            "target": {"bucket": BUCKET, "key": "inbox/r/target.jpg"},
+            "template": {"bucket": BUCKET, "key": "inbox/r/template.jpg"},
+            "client_reference": reference,
+        },
+    }
+    outcome = Intake().handle_request_event(event)
+    assert outcome.action == "started"
+    assert JobStore().require(outcome.job_id).client_reference is None

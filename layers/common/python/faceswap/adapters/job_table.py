@@ -8,12 +8,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from faceswap.adapters import aws_clients
 from faceswap.config import settings
 from faceswap.domain.clock import iso, now_epoch
-from faceswap.domain.errors import JobError, StorageTransientError
+from faceswap.domain.errors import JobError, StorageRequestError, StorageTransientError
 
 AWAITING_UPLOAD = "awaiting_upload"
 QUEUED = "queued"
@@ -284,6 +284,8 @@ class JobStore:
             if _code(error) in _THROTTLING:
                 raise StorageTransientError(f"DynamoDB {operation}: {_code(error)}") from error
             raise
+        except ParamValidationError as error:
+            raise StorageRequestError(f"DynamoDB {operation} refused its parameters: {str(error)[:300]}") from error
 
 
 def _code(error: ClientError) -> str:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import IO, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from faceswap.adapters import aws_clients
 from faceswap.config import MAX_IMAGE_BYTES
 from faceswap.domain.clock import iso, now_epoch
-from faceswap.domain.errors import StorageTransientError
+from faceswap.domain.errors import StorageRequestError, StorageTransientError
 
 UPLOAD_CONTENT_TYPES = ("image/jpeg", "image/png")
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 _TRANSIENT = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "503", "500"}
+# S3 allows 2 KB of user metadata (names and values, UTF-8 bytes) in all.
+MAX_USER_METADATA_BYTES = 2048
 
 
 def upload_key(job_id: str, role: str) -> str:
@@ -24,6 +27,24 @@ def upload_key(job_id: str, role: str) -> str:
 
 def result_key(job_id: str, content_type: str) -> str:
     return f"results/{job_id}.{EXTENSIONS[content_type]}"
+
+
+def s3_metadata(values: dict[str, str]) -> dict[str, str]:
+    """User metadata S3 accepts whatever the values hold: printable ASCII as is, anything else RFC 2047-encoded
+    (`=?UTF-8?B?...?=`, what S3 itself answers for non-ASCII metadata), and values beyond the 2 KB total omitted
+    (metadata only describes the object; losing a value must never lose the object)."""
+    out: dict[str, str] = {}
+    used = 0
+    for name, raw in values.items():
+        value = str(raw)
+        if not (value.isascii() and value.isprintable()):
+            value = f"=?UTF-8?B?{base64.b64encode(value.encode()).decode()}?="
+        size = len(name) + len(value)
+        if used + size > MAX_USER_METADATA_BYTES:
+            continue
+        out[name] = value
+        used += size
+    return out
 
 
 def upload_conditions(key: str, content_type: str) -> list[Any]:
@@ -77,6 +98,8 @@ class Storage:
             if _code(error) in _NOT_FOUND:
                 return None
             raise _translate(error) from error
+        except ParamValidationError as error:
+            raise _invalid(error) from error
         return ObjectInfo(
             size=int(response["ContentLength"]),
             etag=str(response.get("ETag", "")).strip('"'),
@@ -95,6 +118,8 @@ class Storage:
             if _code(error) == "InvalidRange":  # an empty object has no byte 0
                 return b""
             raise _translate(error) from error
+        except ParamValidationError as error:
+            raise _invalid(error) from error
         return response["Body"].read(max_bytes + 1)
 
     def list_keys(self, prefix: str, *, limit: int = 20) -> list[str]:
@@ -102,6 +127,8 @@ class Storage:
             response = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=limit)
         except ClientError as error:
             raise _translate(error) from error
+        except ParamValidationError as error:
+            raise _invalid(error) from error
         return [item["Key"] for item in response.get("Contents", [])]
 
     def put_file(self, key: str, fileobj: IO[bytes], *, content_type: str, metadata: dict[str, str]) -> None:
@@ -116,10 +143,16 @@ class Storage:
         )
         try:
             self._s3.upload_fileobj(
-                fileobj, self.bucket, key, Config=config, ExtraArgs={"ContentType": content_type, "Metadata": metadata}
+                fileobj,
+                self.bucket,
+                key,
+                Config=config,
+                ExtraArgs={"ContentType": content_type, "Metadata": s3_metadata(metadata)},
             )
         except ClientError as error:
             raise _translate(error) from error
+        except ParamValidationError as error:
+            raise _invalid(error) from error
 
     def delete(self, keys: list[str]) -> None:
         if not keys:
@@ -130,10 +163,17 @@ class Storage:
             )
         except ClientError as error:
             raise _translate(error) from error
+        except ParamValidationError as error:
+            raise _invalid(error) from error
 
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _invalid(error: ParamValidationError) -> StorageRequestError:
+    # botocore checks parameters before sending (e.g. non-ASCII metadata, an over-long key): retrying cannot help.
+    return StorageRequestError(f"S3 refused the request's parameters: {str(error)[:300]}")
 
 
 def _translate(error: ClientError) -> Exception:

@@ -93,5 +93,10 @@ class StorageTransientError(TransientError):
     """S3 or DynamoDB throttled or briefly unavailable."""
 
 
+class StorageRequestError(Exception):
+    """S3 or DynamoDB refused a request's parameters before sending it (botocore's ParamValidationError): a bug or
+    a value we should have encoded; retrying cannot help."""
+
+
 class ResultUnavailableError(TransientError):
     """The result URL could not be read right now (5xx, timeout); the URL itself may still be fine."""

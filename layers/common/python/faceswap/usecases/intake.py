@@ -133,6 +133,8 @@ class Intake:
         job_id = ids.job_id_for_request_event(request_key or str(event.get("id", "")))
         reference = detail.get("client_reference")
         reference = reference[:128] if isinstance(reference, str) and reference else None
+        if reference is not None and not _encodable(reference):
+            reference = None  # a lone UTF-16 surrogate: no AWS API can store it, and it only labels the job
         inputs, problem = self._request_inputs(detail)
         if problem:
             job = new_job(
@@ -205,3 +207,11 @@ class Intake:
             except InvalidImageError as error:
                 return JobError(error.code, f"The {role} image was rejected: {error.message}")
         return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -299,6 +299,8 @@ def error_from_failure(failure: dict[str, Any]) -> JobError:
     if name == "JobFailure" and ": " in message:
         code, _, text = message.partition(": ")
         return JobFailure(code, text[:500]).error
+    if name == "StorageRequestError" and message:
+        return JobError("INTERNAL_ERROR", message[:500])
     if name in _EXHAUSTED:
         code, text = _EXHAUSTED[name]
         return JobError(code, text)
