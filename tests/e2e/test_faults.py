@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -275,3 +276,20 @@ def test_non_ascii_task_id_is_archived(e2e: E2E, photos: Photos):
     assert not record["provider_task_id"].isascii()
     _, metadata = e2e.s3_object(record["result"]["key"])
     assert metadata["provider-task-id"].startswith("=?UTF-8?B?")  # S3 metadata is ASCII-only
+
+
+def test_result_url_that_sends_headers_then_stalls_is_dropped_at_the_download_deadline(
+    e2e: E2E, photos: Photos, function_env: Any
+):
+    function_env({"RESULT_DOWNLOAD_SECONDS": "0.5"}, ("ArchiveFunction",))
+    e2e.emulator.faults.add("result", "headers_then_stall", times=1, seconds=8)
+    job_id = photos.create_and_upload(e2e)
+    started = time.monotonic()
+    assert_one_clean_success(e2e, photos, job_id)  # the retried attempt got the result
+    # The stalled attempt gave up at its 0.5 s deadline, not when the host closed after 8 s.
+    assert time.monotonic() - started < 6
+    archives = [
+        r for r in e2e.stack.cloud.invocations if r.function == "ArchiveFunction" and r.event.get("job_id") == job_id
+    ]
+    assert [r.errored for r in archives] == [True, False]
+    assert archives[0].payload["errorType"] == "ResultUnavailableError"

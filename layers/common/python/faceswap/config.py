@@ -39,6 +39,7 @@ class Settings:
     upload_url_expires_seconds: int
     download_url_expires_seconds: int
     max_result_bytes: int
+    result_download_seconds: float
     allow_insecure_result_urls: bool
     job_record_ttl_days: int
     poll_expected_seconds: float
@@ -63,6 +64,7 @@ class Settings:
             upload_url_expires_seconds=min(_int("UPLOAD_URL_EXPIRES_SECONDS", 900), MAX_UPLOAD_URL_EXPIRES),
             download_url_expires_seconds=_int("DOWNLOAD_URL_EXPIRES_SECONDS", 900),
             max_result_bytes=_int("MAX_RESULT_BYTES", 25 * 1024 * 1024),
+            result_download_seconds=_float("RESULT_DOWNLOAD_SECONDS", 20.0),
             allow_insecure_result_urls=_bool("ALLOW_INSECURE_RESULT_URLS"),
             job_record_ttl_days=_int("JOB_RECORD_TTL_DAYS", 90),
             poll_expected_seconds=_float("POLL_EXPECTED_SECONDS", 12.0),

@@ -31,6 +31,7 @@ from faceswap.provider.ailabtools import (
 from faceswap.usecases.job_endings import announce_once, fail_job
 
 RUNNING, DONE, FAILED_POLL, TIMED_OUT = "running", "succeeded", "failed", "timed_out"
+RESULT_STALL_SECONDS = 10.0  # no byte for this long: the result host stalled
 
 
 def poll_state(
@@ -207,11 +208,16 @@ class Steps:
         # has been checked (size, type, hash), so a failed download never leaves a partial result behind.
         with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
             try:
+                # One total deadline per attempt: a host that sends headers and then stalls costs this, not a read
+                # timeout per read.
+                total = self.config.result_download_seconds
                 fetched = fetch_to(
                     result_url,
                     spool,
                     max_bytes=self.config.max_result_bytes,
                     allow_insecure_local=self.config.allow_insecure_result_urls,
+                    read_timeout=min(RESULT_STALL_SECONDS, total),
+                    total_timeout=total,
                 )
             except FetchError as error:
                 if error.retryable:
