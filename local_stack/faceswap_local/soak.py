@@ -350,7 +350,13 @@ def run_soak(
         swapper=swapper,
         job_timeout_seconds=job_timeout_seconds,
         poll_expected_seconds=1,
-        parameter_overrides={"PollMinSeconds": "1", "PollMaxSeconds": "4"},
+        parameter_overrides={
+            "PollMinSeconds": "1",
+            "PollMaxSeconds": "4",
+            # One caller drives every job: the soak measures faults, not the per-caller limits.
+            "MaxActiveJobsPerCaller": str(max(jobs, 10)),
+            "MaxJobsPerCallerPerDay": str(max(2 * jobs, 1000)),
+        },
     )
     unique = UniquePhotos(*(photos or sample_pair()))
     hook = CrashHook(crash_rate, seed)

@@ -19,6 +19,8 @@ API_ERROR_HINTS: dict[str, str] = {
     "VALIDATION_ERROR": "the API rejected a value of the request",
     "IDEMPOTENCY_KEY_REUSED": "this idempotency key was already used with different options; use a new key",
     "THROTTLED": "too many requests; wait a moment and retry",
+    "TOO_MANY_ACTIVE_JOBS": "you have as many unfinished jobs as allowed; wait for one to finish",
+    "DAILY_QUOTA_EXCEEDED": "you have created as many jobs today as allowed; retry after 00:00 UTC",
     "INTERNAL_ERROR": "the service failed unexpectedly; retry later",
 }
 
@@ -45,6 +47,7 @@ JOB_ERROR_HINTS: dict[str, str] = {
     "RESULT_INVALID": "the provider's result was not a valid image",
     "RESULT_UNAVAILABLE": "the provider's result could not be downloaded; retry later",
     "INVALID_REQUEST": "the job request was malformed or pointed outside the application's bucket",
+    "DAILY_QUOTA_EXCEEDED": "the deployment's daily limit of jobs from the drop zone and EventBridge is reached",
     "INTERNAL_ERROR": "the service failed unexpectedly",
 }
 

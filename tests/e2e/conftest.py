@@ -122,6 +122,8 @@ def e2e(sample_photos: dict[str, Path]) -> Iterator[E2E]:
         gateway_port=0,
         emulator=EmulatorConfig(queued_seconds=0.05, processing_seconds=0.2),
         job_timeout_seconds=60,
+        # The suites run dozens of jobs per caller at once; tests of the limits lower them per function.
+        parameter_overrides={"MaxActiveJobsPerCaller": "1000"},
     )
     with OfflineStack(options) as stack:
         yield E2E(stack, {name: path.read_bytes() for name, path in sample_photos.items()})

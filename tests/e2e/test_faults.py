@@ -22,7 +22,7 @@ from faceswap_local.soak import (
     set_function_environment,
 )
 
-from tests.e2e.conftest import E2E, assert_valid_event, upload
+from tests.e2e.conftest import E2E, Caller, assert_valid_event, upload
 
 TERMINAL = ("FaceSwap Succeeded", "FaceSwap Failed")
 _PHOTO_INDEX = itertools.count(5000)  # module-wide: no two jobs of this file share a photo
@@ -293,3 +293,26 @@ def test_result_url_that_sends_headers_then_stalls_is_dropped_at_the_download_de
     ]
     assert [r.errored for r in archives] == [True, False]
     assert archives[0].payload["errorType"] == "ResultUnavailableError"
+
+
+def test_fifty_concurrent_creates_by_one_caller_make_at_most_the_active_limit(e2e: E2E, function_env: Any):
+    function_env({"MAX_ACTIVE_JOBS_PER_CALLER": "5"}, ("ApiFunction",))
+    caller = Caller(e2e.stack.api_url, e2e.stack.auth.mint("limits-e2e"))
+    barrier = threading.Barrier(16)  # the local gateway's listen backlog takes about 16 connections at once
+
+    def create(index: int) -> Any:
+        if index < 16:
+            barrier.wait()
+        return caller.request("POST", "/v1/swaps", json={})
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        responses = list(pool.map(create, range(50)))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(201) == 5, statuses
+    refused = [r for r in responses if r.status_code == 429]
+    assert len(refused) == 45
+    assert {r.json()["error"]["code"] for r in refused} == {"TOO_MANY_ACTIVE_JOBS"}
+    assert {r.headers["Retry-After"] for r in refused} == {"30"}
+    created = next(r.json()["job_id"] for r in responses if r.status_code == 201)
+    assert caller.request("DELETE", f"/v1/swaps/{created}").status_code == 200
+    assert caller.request("POST", "/v1/swaps", json={}).status_code == 201  # the deleted job's slot is free

@@ -11,6 +11,7 @@ import pytest
 
 BUCKET = "arn:${AWS::Partition}:s3:::${BucketNamePrefix}-${AWS::AccountId}-${AWS::Region}"
 TABLE = "JobsTable.Arn"
+LIMITS = "LimitsTable.Arn"
 MACHINE = "Ref(FaceSwapStateMachine)"
 BUS = "EventBus.Arn"
 SECRET = "Ref(ProviderApiKeySecret)"
@@ -43,6 +44,8 @@ DDB_RU = {("dynamodb:GetItem", TABLE), ("dynamodb:UpdateItem", TABLE)}
 EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     "ApiFunctionRole": DDB_RW
     | {
+        ("dynamodb:GetItem", LIMITS),
+        ("dynamodb:UpdateItem", LIMITS),
         ("s3:PutObject", f"{BUCKET}/uploads/*"),
         ("s3:GetObject", f"{BUCKET}/uploads/*"),
         ("s3:GetObject", f"{BUCKET}/results/*"),
@@ -53,6 +56,7 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     },
     "UploadTriggerFunctionRole": DDB_RW
     | {
+        ("dynamodb:UpdateItem", LIMITS),
         ("s3:GetObject", f"{BUCKET}/uploads/*"),
         ("s3:GetObject", f"{BUCKET}/inbox/*"),
         ("s3:DeleteObject", f"{BUCKET}/uploads/*"),
@@ -63,6 +67,7 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     },
     "RequestListenerFunctionRole": DDB_RW
     | {
+        ("dynamodb:UpdateItem", LIMITS),
         ("states:StartExecution", MACHINE),
         ("events:PutEvents", BUS),
         ("sqs:SendMessage", "RequestDeadLetterQueue.Arn"),

@@ -47,6 +47,10 @@ class Settings:
     poll_max_seconds: int
     poll_inline_seconds: int
     poll_inline_max_wait: int
+    limits_table: str
+    max_active_jobs_per_caller: int
+    max_jobs_per_caller_per_day: int
+    max_event_jobs_per_day: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -72,6 +76,10 @@ class Settings:
             poll_max_seconds=_int("POLL_MAX_SECONDS", 30),
             poll_inline_seconds=_int("POLL_INLINE_SECONDS", 0),
             poll_inline_max_wait=_int("POLL_INLINE_MAX_WAIT", 6),
+            limits_table=os.environ.get("LIMITS_TABLE", ""),
+            max_active_jobs_per_caller=_int("MAX_ACTIVE_JOBS_PER_CALLER", 10),
+            max_jobs_per_caller_per_day=_int("MAX_JOBS_PER_CALLER_PER_DAY", 1000),
+            max_event_jobs_per_day=_int("MAX_EVENT_JOBS_PER_DAY", 10000),
         )
 
 

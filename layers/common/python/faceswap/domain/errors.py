@@ -25,6 +25,8 @@ API_ERROR_STATUS: dict[str, int] = {
     "VALIDATION_ERROR": 422,
     "IDEMPOTENCY_KEY_REUSED": 422,
     "THROTTLED": 429,
+    "TOO_MANY_ACTIVE_JOBS": 429,
+    "DAILY_QUOTA_EXCEEDED": 429,
     "INTERNAL_ERROR": 500,
 }
 
@@ -52,6 +54,7 @@ JOB_ERROR_CODES: frozenset[str] = frozenset(
         "RESULT_INVALID",
         "RESULT_UNAVAILABLE",
         "INVALID_REQUEST",
+        "DAILY_QUOTA_EXCEEDED",
         "INTERNAL_ERROR",
     }
 )

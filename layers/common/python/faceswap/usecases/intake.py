@@ -15,6 +15,7 @@ from urllib.parse import unquote_plus
 from faceswap.adapters import workflow_starter
 from faceswap.adapters.job_table import AWAITING_UPLOAD, DELETED, QUEUED, ROLES, Job, JobStore, new_job
 from faceswap.adapters.storage import Storage
+from faceswap.adapters.usage_limits import LimitExceeded, UsageLimits
 from faceswap.config import MAX_IMAGE_BYTES, settings
 from faceswap.domain import ids
 from faceswap.domain.clock import iso, now_epoch
@@ -191,11 +192,29 @@ class Intake:
         rejection = self._check_inputs(inputs) if check_images else None
         if not self.store.create(job):
             return self._ensure_started(self.store.require(job_id), key)
+        rejection = rejection or self._over_deployment_limit()
         if rejection:
             fail_job(self.store, job_id, rejection)
             return IntakeOutcome(key, "rejected", job_id, rejection.code)
         workflow_starter.start_execution(job_id)
         return IntakeOutcome(key, "started", job_id)
+
+    def _over_deployment_limit(self) -> JobError | None:
+        """Count the new job against the drop zone's and EventBridge's shared daily limit."""
+        if not self.config.limits_table:
+            return None
+        limits = UsageLimits(
+            self.config.limits_table,
+            self.store,
+            max_active=self.config.max_active_jobs_per_caller,
+            max_per_day=self.config.max_jobs_per_caller_per_day,
+            stale_upload_seconds=self.config.upload_url_expires_seconds + 60,
+        )
+        try:
+            limits.count_deployment_job(self.config.max_event_jobs_per_day)
+        except LimitExceeded as exceeded:
+            return JobError(exceeded.code, exceeded.message)
+        return None
 
     def _check_inputs(self, inputs: dict[str, dict[str, str]]) -> JobError | None:
         for role in ROLES:
