@@ -91,7 +91,7 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("s3:AbortMultipartUpload", f"{BUCKET}/results/*"),
         ("events:PutEvents", BUS),
     },
-    "RecordFailureFunctionRole": DDB_RU | {("events:PutEvents", BUS)},
+    "RecordFailureFunctionRole": DDB_RU | {("events:PutEvents", BUS), ("s3:DeleteObject", f"{BUCKET}/uploads/*")},
     "FaceSwapStateMachineRole": {
         (
             "lambda:InvokeFunction",

@@ -155,3 +155,27 @@ def test_eventbridge_client_reference_aws_cannot_store_is_dropped_not_fatal(fake
     outcome = Intake().handle_request_event(event)
     assert outcome.action == "started"
     assert JobStore().require(outcome.job_id).client_reference is None
+
+
+def test_too_large_upload_states_its_real_size_in_a_human_unit(fake_aws):
+    job_id = SwapService().create(ALICE, CreateSwapRequest(), None)[0]["job_id"]
+    six_mib = image_bytes() + b"\0" * (6 * 1024 * 1024 - len(image_bytes()))
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/target", Body=six_mib)
+    outcome = Intake().handle_object(BUCKET, f"uploads/{job_id}/target")
+    assert outcome.error_code == "IMAGE_TOO_LARGE"
+    message = JobStore().require(job_id).error["message"]
+    assert "6.0 MiB (6,291,456 bytes)" in message and "5.0 MiB" in message, message
+
+
+def test_a_failed_job_loses_both_input_photos_at_once(fake_aws):
+    job_id = SwapService().create(ALICE, CreateSwapRequest(), None)[0]["job_id"]
+    intake = Intake()
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/template", Body=image_bytes())
+    assert intake.handle_object(BUCKET, f"uploads/{job_id}/template").action == "recorded"
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/target", Body=b"GIF89a not really")
+    assert intake.handle_object(BUCKET, f"uploads/{job_id}/target").action == "rejected"
+    assert fake_aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0  # the valid template went too
+    # A photo that arrives after the job failed is removed as well.
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/template", Body=image_bytes())
+    assert intake.handle_object(BUCKET, f"uploads/{job_id}/template").action == "ignored"
+    assert fake_aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0

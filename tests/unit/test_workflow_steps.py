@@ -228,3 +228,10 @@ def test_inline_waiting_stops_at_its_budget_and_when_the_lambda_is_short_of_time
     assert short_of_time["status"] == "running" and provider.query_calls == 1
     monkeypatch.setenv("POLL_INLINE_SECONDS", "0")
     assert Steps().query(queued_job)["status"] == "running" and provider.query_calls == 2
+
+
+def test_record_failure_deletes_both_input_photos(queued_job, fake_aws):
+    Steps().record_failure(queued_job, {"code": "FACE_NOT_FOUND", "message": "no face"})
+    assert fake_aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"uploads/{queued_job}/").get("KeyCount") == 0
+    # Idempotent: a repeated step finds nothing left to delete and does not fail.
+    Steps().record_failure(queued_job, {"code": "FACE_NOT_FOUND", "message": "no face"})

@@ -110,17 +110,24 @@ class Storage:
     def read(self, key: str, *, max_bytes: int, bucket: str | None = None) -> bytes | None:
         """The object's bytes, at most `max_bytes + 1` of them (so an oversized object is detected, not loaded);
         None if it does not exist."""
+        sized = self.read_sized(key, max_bytes=max_bytes, bucket=bucket)
+        return None if sized is None else sized[0]
+
+    def read_sized(self, key: str, *, max_bytes: int, bucket: str | None = None) -> tuple[bytes, int] | None:
+        """Like `read`, with the object's whole size (from Content-Range), so a refusal can state the real size."""
         try:
             response = self._s3.get_object(Bucket=bucket or self.bucket, Key=key, Range=f"bytes=0-{max_bytes}")
         except ClientError as error:
             if _code(error) in _NOT_FOUND:
                 return None
             if _code(error) == "InvalidRange":  # an empty object has no byte 0
-                return b""
+                return b"", 0
             raise _translate(error) from error
         except ParamValidationError as error:
             raise _invalid(error) from error
-        return response["Body"].read(max_bytes + 1)
+        data = response["Body"].read(max_bytes + 1)
+        total = str(response.get("ContentRange") or "").rpartition("/")[2]
+        return data, int(total) if total.isdigit() else len(data)
 
     def list_keys(self, prefix: str, *, limit: int = 20) -> list[str]:
         try:

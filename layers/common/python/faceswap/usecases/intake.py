@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from faceswap.adapters import workflow_starter
-from faceswap.adapters.job_table import AWAITING_UPLOAD, DELETED, QUEUED, ROLES, Job, JobStore, new_job
+from faceswap.adapters.job_table import AWAITING_UPLOAD, DELETED, FAILED, QUEUED, ROLES, Job, JobStore, new_job
 from faceswap.adapters.storage import Storage
 from faceswap.adapters.usage_limits import LimitExceeded, UsageLimits
 from faceswap.config import MAX_IMAGE_BYTES, settings
@@ -72,20 +72,26 @@ class Intake:
             # No job: a stale or foreign object. Removing it keeps uploads/ holding only what a job refers to.
             self.storage.delete([key])
             return IntakeOutcome(key, "ignored", job_id)
-        if job.status == DELETED:
-            self.storage.delete([key])  # a late upload to a deleted job: the owner asked for its photos to go
+        if job.status in (DELETED, FAILED):
+            # A late upload to a deleted or failed job: its photos are gone for good, this one too.
+            self.storage.delete([key])
             return IntakeOutcome(key, "ignored", job_id)
         if job.status != AWAITING_UPLOAD:
             return self._ensure_started(job, key)
-        data = self.storage.read(key, max_bytes=MAX_IMAGE_BYTES)
-        if data is None:
+        sized = self.storage.read_sized(key, max_bytes=MAX_IMAGE_BYTES)
+        if sized is None:
             return IntakeOutcome(key, "ignored", job_id)  # deleted since the event was sent
         try:
-            info = inspect_image(data)
+            info = inspect_image(sized[0], total_size=sized[1])
         except InvalidImageError as error:
             # The POST policy is enforced by S3 in AWS but not by every S3 look-alike: re-check server side.
             self.storage.delete([key])
-            fail_job(self.store, job_id, JobError(error.code, f"The {role} image was rejected: {error.message}"))
+            fail_job(
+                self.store,
+                job_id,
+                JobError(error.code, f"The {role} image was rejected: {error.message}"),
+                self.storage,
+            )
             return IntakeOutcome(key, "rejected", job_id, error.code)
         updated = self.store.record_upload(
             job_id,
@@ -218,11 +224,11 @@ class Intake:
 
     def _check_inputs(self, inputs: dict[str, dict[str, str]]) -> JobError | None:
         for role in ROLES:
-            data = self.storage.read(inputs[role]["key"], max_bytes=MAX_IMAGE_BYTES)
-            if data is None:
+            sized = self.storage.read_sized(inputs[role]["key"], max_bytes=MAX_IMAGE_BYTES)
+            if sized is None:
                 return JobError("IMAGE_MISSING", f"The {role} image does not exist.")
             try:
-                inspect_image(data)
+                inspect_image(sized[0], total_size=sized[1])
             except InvalidImageError as error:
                 return JobError(error.code, f"The {role} image was rejected: {error.message}")
         return None

@@ -19,7 +19,7 @@ from faceswap.config import MAX_IMAGE_BYTES, settings
 from faceswap.domain import ids
 from faceswap.domain.clock import now_epoch, parse_iso
 from faceswap.domain.errors import JobError, JobFailure, ResultUnavailableError
-from faceswap.domain.images import InvalidImageError, inspect_image
+from faceswap.domain.images import InvalidImageError, human_size, inspect_image
 from faceswap.domain.polling import PollPolicy
 from faceswap.provider import factory
 from faceswap.provider.ailabtools import (
@@ -69,9 +69,9 @@ class Steps:
     def validate(self, job_id: str) -> dict[str, Any]:
         job = self._active(job_id)
         for role in ROLES:
-            data = self._read_image(job, role)
+            data, total = self._read_sized(job, role)
             try:
-                inspect_image(data)
+                inspect_image(data, total_size=total)
             except InvalidImageError as error:
                 raise JobFailure(error.code, f"The {role} image was rejected: {error.message}") from error
         deadline = job.deadline_at or int(now_epoch() + self.config.job_timeout_seconds)
@@ -79,19 +79,23 @@ class Steps:
             self.store.set_deadline(job_id, deadline)
         return {"deadline_at": deadline}
 
-    def _read_image(self, job: Job, role: str) -> bytes:
+    def _read_sized(self, job: Job, role: str) -> tuple[bytes, int]:
         ref = job.inputs[role]
-        data = self.storage.read(ref["key"], max_bytes=MAX_IMAGE_BYTES, bucket=ref["bucket"])
-        if data is None:
+        sized = self.storage.read_sized(ref["key"], max_bytes=MAX_IMAGE_BYTES, bucket=ref["bucket"])
+        if sized is None:
             raise JobFailure("IMAGE_MISSING", f"The {role} image does not exist.")
-        return data
+        return sized
 
     def _upload_file(self, job: Job, role: str) -> UploadFile:
         """The photo as a multipart part. Validate already decoded it; here a size cap and its magic bytes suffice
         (the provider refuses, and does not bill, anything that changed underneath into garbage)."""
-        data = self._read_image(job, role)
-        if len(data) > MAX_IMAGE_BYTES:
-            raise JobFailure("IMAGE_TOO_LARGE", f"The {role} image is larger than {MAX_IMAGE_BYTES} bytes.")
+        data, total = self._read_sized(job, role)
+        if total > MAX_IMAGE_BYTES:
+            raise JobFailure(
+                "IMAGE_TOO_LARGE",
+                f"The {role} image is {human_size(total)} ({total:,} bytes); "
+                f"the limit is {human_size(MAX_IMAGE_BYTES)}.",
+            )
         try:
             return UploadFile.from_bytes(role, data)
         except ValueError as error:
@@ -245,7 +249,7 @@ class Steps:
     # -- RecordFailure: the single way a job fails inside the workflow -----------------------------------------
     def record_failure(self, job_id: str, failure: dict[str, Any]) -> dict[str, Any]:
         error = error_from_failure(failure)
-        job = fail_job(self.store, job_id, error)
+        job = fail_job(self.store, job_id, error, self.storage)
         return {"status": job.status if job else "missing", "error": error.as_dict()}
 
     # -- helpers -----------------------------------------------------------------------------------------------
