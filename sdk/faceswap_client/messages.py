@@ -48,6 +48,7 @@ JOB_ERROR_HINTS: dict[str, str] = {
     "RESULT_UNAVAILABLE": "the provider's result could not be downloaded; retry later",
     "INVALID_REQUEST": "the job request was malformed or pointed outside the application's bucket",
     "DAILY_QUOTA_EXCEEDED": "the deployment's daily limit of jobs from the drop zone and EventBridge is reached",
+    "INPUT_INCOMPLETE": "only one photo of a drop-zone pair arrived within the pair timeout; upload both",
     "INTERNAL_ERROR": "the service failed unexpectedly",
 }
 

@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 import requests
 from faceswap_local.emulator import EmulatorConfig
+from faceswap_local.soak import set_function_environment
 from faceswap_local.stack import OfflineStack, StackOptions
 
 from tests.conftest import EVENTS
@@ -126,6 +127,9 @@ def e2e(sample_photos: dict[str, Path]) -> Iterator[E2E]:
         parameter_overrides={"MaxActiveJobsPerCaller": "1000"},
     )
     with OfflineStack(options) as stack:
+        # With the workflow's waits scaled to zero, the drop zone's pair watch would check a photo before its
+        # partner is even uploaded; the tests of that watch switch it on for themselves.
+        set_function_environment(stack.cloud, {"INBOX_PAIR_WATCH_ARN": ""}, ("UploadTriggerFunction",))
         yield E2E(stack, {name: path.read_bytes() for name, path in sample_photos.items()})
 
 

@@ -56,6 +56,7 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     },
     "UploadTriggerFunctionRole": DDB_RW
     | {
+        ("states:StartExecution", "Ref(InboxPairWatchStateMachine)"),
         ("dynamodb:UpdateItem", LIMITS),
         ("s3:GetObject", f"{BUCKET}/uploads/*"),
         ("s3:GetObject", f"{BUCKET}/inbox/*"),
@@ -92,6 +93,19 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("events:PutEvents", BUS),
     },
     "RecordFailureFunctionRole": DDB_RU | {("events:PutEvents", BUS), ("s3:DeleteObject", f"{BUCKET}/uploads/*")},
+    "InboxPairCheckFunctionRole": DDB_RW
+    | {
+        ("s3:GetObject", f"{BUCKET}/inbox/*"),
+        ("s3:ListBucket", BUCKET),
+        ("events:PutEvents", BUS),
+    },
+    "InboxPairWatchStateMachineRole": {
+        (
+            "lambda:InvokeFunction",
+            "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:Ref(InboxPairCheckFunction)*",
+        )
+    }
+    | {(action, "*") for action in STAR_RESOURCE_EXCEPTIONS if action.startswith("logs:")},
     "FaceSwapStateMachineRole": {
         (
             "lambda:InvokeFunction",

@@ -179,3 +179,39 @@ def test_a_failed_job_loses_both_input_photos_at_once(fake_aws):
     fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/template", Body=image_bytes())
     assert intake.handle_object(BUCKET, f"uploads/{job_id}/template").action == "ignored"
     assert fake_aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_a_lone_drop_zone_photo_starts_one_watch_and_fails_incomplete_once(fake_aws, monkeypatch):
+    monkeypatch.setenv("INBOX_PAIR_WATCH_ARN", fake_aws.state_machine_arn)
+    monkeypatch.setenv("INBOX_PAIR_TIMEOUT_SECONDS", "1800")
+    fake_aws.s3.put_object(Bucket=BUCKET, Key="inbox/lone/target.jpg", Body=image_bytes())
+    for _ in range(3):  # S3 delivers at least once
+        assert Intake().handle_object(BUCKET, "inbox/lone/target.jpg").action == "recorded"
+    executions = fake_aws.executions()
+    assert len(executions) == 1 and executions[0]["name"].startswith("pair-")
+    watch_input = json.loads(fake_aws.sfn.describe_execution(executionArn=executions[0]["executionArn"])["input"])
+    assert watch_input["key"] == "inbox/lone/target.jpg" and watch_input["wait_seconds"] == 1800
+
+    outcomes = [Intake().check_lone_photo(watch_input["key"], watch_input["etag"]) for _ in range(2)]
+    assert [o.error_code for o in outcomes] == ["INPUT_INCOMPLETE"] * 2 and outcomes[0].job_id == outcomes[1].job_id
+    job = JobStore().require(outcomes[0].job_id)
+    assert job.status == "failed" and "30 minutes" in job.error["message"]
+    failed = [e for e in fake_aws.emitted_events() if e["detail-type"] == "FaceSwap Failed"]
+    assert len(failed) == 1 and failed[0]["detail"]["error"]["code"] == "INPUT_INCOMPLETE"
+    assert failed[0]["detail"]["inputs"] == {
+        "target": {"bucket": BUCKET, "key": "inbox/lone/target.jpg"},
+        "template": None,
+    }
+    # The producer's photo stays in the drop zone (its lifecycle is InboxRetentionDays).
+    assert fake_aws.s3.list_objects_v2(Bucket=BUCKET, Prefix="inbox/lone/")["KeyCount"] == 1
+
+
+def test_the_pair_check_does_nothing_once_the_partner_came_or_the_photo_changed(fake_aws):
+    fake_aws.s3.put_object(Bucket=BUCKET, Key="inbox/p/target.jpg", Body=image_bytes())
+    etag = fake_aws.s3.head_object(Bucket=BUCKET, Key="inbox/p/target.jpg")["ETag"].strip('"')
+    fake_aws.s3.put_object(Bucket=BUCKET, Key="inbox/p/template.PNG", Body=image_bytes("PNG"))
+    assert Intake().check_lone_photo("inbox/p/target.jpg", etag).action == "duplicate"
+    fake_aws.s3.put_object(Bucket=BUCKET, Key="inbox/q/target.jpg", Body=image_bytes())
+    assert Intake().check_lone_photo("inbox/q/target.jpg", "an-older-etag").action == "ignored"
+    assert Intake().check_lone_photo("inbox/gone/target.jpg", "x").action == "ignored"
+    assert fake_aws.emitted_events() == []

@@ -48,6 +48,8 @@ class Settings:
     poll_inline_seconds: int
     poll_inline_max_wait: int
     limits_table: str
+    inbox_pair_watch_arn: str
+    inbox_pair_timeout_seconds: int
     max_active_jobs_per_caller: int
     max_jobs_per_caller_per_day: int
     max_event_jobs_per_day: int
@@ -77,6 +79,8 @@ class Settings:
             poll_inline_seconds=_int("POLL_INLINE_SECONDS", 0),
             poll_inline_max_wait=_int("POLL_INLINE_MAX_WAIT", 6),
             limits_table=os.environ.get("LIMITS_TABLE", ""),
+            inbox_pair_watch_arn=os.environ.get("INBOX_PAIR_WATCH_ARN", ""),
+            inbox_pair_timeout_seconds=_int("INBOX_PAIR_TIMEOUT_SECONDS", 3600),
             max_active_jobs_per_caller=_int("MAX_ACTIVE_JOBS_PER_CALLER", 10),
             max_jobs_per_caller_per_day=_int("MAX_JOBS_PER_CALLER_PER_DAY", 1000),
             max_event_jobs_per_day=_int("MAX_EVENT_JOBS_PER_DAY", 10000),

@@ -34,7 +34,10 @@ def terminal_detail(job: Job) -> dict[str, Any]:
         "status": job.status,
         "origin": job.origin,
         "client_reference": job.client_reference,
-        "inputs": {role: {"bucket": ref["bucket"], "key": ref["key"]} for role, ref in job.inputs.items()},
+        "inputs": {
+            role: {"bucket": ref["bucket"], "key": ref["key"]} if ref.get("key") else None
+            for role, ref in job.inputs.items()
+        },
         "result": result,
         "provider": {"name": job.provider, "task_id": job.provider_task_id},
         "timings": {

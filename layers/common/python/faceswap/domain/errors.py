@@ -54,6 +54,7 @@ JOB_ERROR_CODES: frozenset[str] = frozenset(
         "RESULT_INVALID",
         "RESULT_UNAVAILABLE",
         "INVALID_REQUEST",
+        "INPUT_INCOMPLETE",
         "DAILY_QUOTA_EXCEEDED",
         "INTERNAL_ERROR",
     }

@@ -128,10 +128,46 @@ class Intake:
                     refs[partner_role] = (partner_key, partner.etag)
                     break
         if partner_role not in refs:
+            self._watch_lone_photo(key, this.etag)
             return IntakeOutcome(key, "recorded")  # the pair is not complete yet
         job_id = ids.job_id_for_inbox_pair(self.storage.bucket, name, refs["target"][1], refs["template"][1])
         inputs = {r: {"bucket": self.storage.bucket, "key": refs[r][0]} for r in ROLES}
         return self._create_and_start(job_id, INBOX_OWNER, "s3_inbox", inputs, None, key, check_images=True)
+
+    def _watch_lone_photo(self, key: str, etag: str) -> None:
+        """Schedule the check that fails a pair whose partner never arrives (one watch per photo and content)."""
+        if not self.config.inbox_pair_watch_arn:
+            return  # no watch configured: a lone photo just waits for its partner
+        watch_id = ids.job_id_for_incomplete_pair(self.storage.bucket, key, etag)
+        workflow_starter.start_pair_watch(
+            f"pair-{watch_id}",
+            {"key": key, "etag": etag, "wait_seconds": self.config.inbox_pair_timeout_seconds},
+        )
+
+    def check_lone_photo(self, key: str, etag: str) -> IntakeOutcome:
+        """After the pair timeout: if this photo is still there, unchanged, and still without a partner, record a
+        failed job for it with INPUT_INCOMPLETE, which announces `FaceSwap Failed` (once, however often checked)."""
+        match = _INBOX_KEY.match(key)
+        this = self.storage.head(key) if match else None
+        if match is None or this is None or this.etag != etag:
+            return IntakeOutcome(key, "ignored")  # gone or replaced: a newer photo has its own watch
+        name, role = match.group("name"), match.group("role").lower()
+        partner_role = "template" if role == "target" else "target"
+        for partner_key in self.storage.list_keys(f"inbox/{name}/{partner_role}."):
+            partner = _INBOX_KEY.match(partner_key)
+            if partner and partner.group("name") == name and partner.group("role").lower() == partner_role:
+                return IntakeOutcome(key, "duplicate")  # the pair completed: its job says how it went
+        job_id = ids.job_id_for_incomplete_pair(self.storage.bucket, key, etag)
+        inputs = {
+            role: {"bucket": self.storage.bucket, "key": key},
+            partner_role: {"bucket": self.storage.bucket, "key": ""},
+        }
+        job = new_job(job_id=job_id, owner=INBOX_OWNER, origin="s3_inbox", inputs=inputs, status=QUEUED)
+        self.store.create(job)
+        minutes = self.config.inbox_pair_timeout_seconds / 60
+        message = f"No {partner_role} photo arrived in inbox/{name}/ within {minutes:g} minutes of the {role} photo."
+        fail_job(self.store, job_id, JobError("INPUT_INCOMPLETE", message), self.storage)
+        return IntakeOutcome(key, "rejected", job_id, "INPUT_INCOMPLETE")
 
     # -- EventBridge "FaceSwap Requested" ----------------------------------------------------------------------
     def handle_request_event(self, event: dict[str, Any]) -> IntakeOutcome:

@@ -106,14 +106,15 @@ class SwapService:
         self.storage = storage or Storage(self.config.bucket_name)
 
     def _limits(self) -> UsageLimits | None:
-        if not self.config.limits_table:
+        config = settings()  # read per request, like every other setting: the service object outlives them
+        if not config.limits_table:
             return None  # a deployment without the limits table (none is configured) has no per-caller limits
         return UsageLimits(
-            self.config.limits_table,
+            config.limits_table,
             self.store,
-            max_active=self.config.max_active_jobs_per_caller,
-            max_per_day=self.config.max_jobs_per_caller_per_day,
-            stale_upload_seconds=self.config.upload_url_expires_seconds + 60,
+            max_active=config.max_active_jobs_per_caller,
+            max_per_day=config.max_jobs_per_caller_per_day,
+            stale_upload_seconds=config.upload_url_expires_seconds + 60,
         )
 
     def _admit(self, owner: str, job_id: str) -> None:
