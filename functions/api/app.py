@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from faceswap.domain.errors import ApiError
+from faceswap.domain.errors import ApiError, TransientError
 from faceswap.domain.identity import caller_owner
 from faceswap.usecases.swaps import SwapService, check_idempotency_key, parse_create_request
 
@@ -112,6 +112,13 @@ def api_error(error: ApiError) -> Response:
     if error.status >= 500:
         logger.error("request failed", extra={"code": error.code})
     return _json(error.status, {"error": {"code": error.code, "message": error.message}}, error.headers)
+
+
+@app.exception_handler(TransientError)
+def aws_busy(error: TransientError) -> Response:
+    # DynamoDB, S3 or Step Functions throttled us past boto3's own retries: the caller may simply try again.
+    logger.warning("AWS throttled the request", extra={"reason": str(error)})
+    return api_error(ApiError("THROTTLED", "The service is busy; retry shortly.", headers={"Retry-After": "1"}))
 
 
 @app.exception_handler(Exception)
