@@ -92,7 +92,12 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("s3:AbortMultipartUpload", f"{BUCKET}/results/*"),
         ("events:PutEvents", BUS),
     },
-    "RecordFailureFunctionRole": DDB_RU | {("events:PutEvents", BUS), ("s3:DeleteObject", f"{BUCKET}/uploads/*")},
+    "RecordFailureFunctionRole": DDB_RU
+    | {
+        ("events:PutEvents", BUS),
+        ("s3:DeleteObject", f"{BUCKET}/uploads/*"),
+        ("s3:DeleteObject", f"{BUCKET}/results/*"),
+    },
     "InboxPairCheckFunctionRole": DDB_RW
     | {
         ("s3:GetObject", f"{BUCKET}/inbox/*"),

@@ -235,3 +235,23 @@ def test_record_failure_deletes_both_input_photos(queued_job, fake_aws):
     assert fake_aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"uploads/{queued_job}/").get("KeyCount") == 0
     # Idempotent: a repeated step finds nothing left to delete and does not fail.
     Steps().record_failure(queued_job, {"code": "FACE_NOT_FOUND", "message": "no face"})
+
+
+def test_a_result_stored_by_an_archive_attempt_that_died_is_removed_when_the_job_fails(queued_job, fake_aws):
+    # Archive put the result, then its sandbox died before marking the job succeeded; the retries ran out.
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"results/{queued_job}.jpg", Body=image_bytes())
+    Steps().record_failure(queued_job, {"code": "RESULT_EXPIRED", "message": "gone"})
+    assert fake_aws.s3.list_objects_v2(Bucket=BUCKET, Prefix="results/").get("KeyCount") == 0
+    assert JobStore().require(queued_job).status == "failed"
+
+
+def test_delete_objects_partial_failures_are_not_silent(fake_aws, monkeypatch):
+    from faceswap.adapters.storage import Storage
+    from faceswap.domain.errors import StorageTransientError
+
+    storage = Storage(BUCKET)
+    monkeypatch.setattr(
+        storage._s3, "delete_objects", lambda **_: {"Errors": [{"Key": "uploads/x/target", "Code": "SlowDown"}]}
+    )
+    with pytest.raises(StorageTransientError, match="SlowDown"):
+        storage.delete(["uploads/x/target"])

@@ -165,13 +165,19 @@ class Storage:
         if not keys:
             return
         try:
-            self._s3.delete_objects(
+            response = self._s3.delete_objects(
                 Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
             )
         except ClientError as error:
             raise _translate(error) from error
         except ParamValidationError as error:
             raise _invalid(error) from error
+        # DeleteObjects answers 200 and lists the keys it could not delete: unchecked, a photo would stay.
+        codes = sorted({str(item.get("Code", "")) for item in response.get("Errors") or []})
+        if codes:
+            if set(codes) <= _TRANSIENT:
+                raise StorageTransientError(f"S3 DeleteObjects: {', '.join(codes)}")
+            raise StorageRequestError(f"S3 DeleteObjects refused: {', '.join(codes)}")
 
 
 def _code(error: ClientError) -> str:

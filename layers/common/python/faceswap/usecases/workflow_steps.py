@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from faceswap.adapters.job_table import PROCESSING, QUEUED, ROLES, SUCCEEDED, Job, JobStore
+from faceswap.adapters.job_table import FAILED, PROCESSING, QUEUED, ROLES, SUCCEEDED, Job, JobStore
 from faceswap.adapters.latency_store import LatencyStats
-from faceswap.adapters.storage import Storage, result_key
+from faceswap.adapters.storage import EXTENSIONS, Storage, result_key
 from faceswap.config import MAX_IMAGE_BYTES, settings
 from faceswap.domain import ids
 from faceswap.domain.clock import now_epoch, parse_iso
@@ -249,6 +249,11 @@ class Steps:
     # -- RecordFailure: the single way a job fails inside the workflow -----------------------------------------
     def record_failure(self, job_id: str, failure: dict[str, Any]) -> dict[str, Any]:
         error = error_from_failure(failure)
+        job = self.store.get(job_id)
+        if job is not None and job.status in (QUEUED, PROCESSING, FAILED):
+            # An Archive attempt may have stored the result and then died before marking the job succeeded: a
+            # failed job keeps no result.
+            self.storage.delete([result_key(job_id, content_type) for content_type in EXTENSIONS])
         job = fail_job(self.store, job_id, error, self.storage)
         return {"status": job.status if job else "missing", "error": error.as_dict()}
 
