@@ -496,3 +496,10 @@ def test_submit_other_5xx_without_a_provider_envelope_is_transient(client, uploa
     responses.post(SUBMIT_URL, body="<html>unavailable</html>", status=status, content_type="text/html")
     with pytest.raises(ProviderTransientError):
         client.submit(*uploads)
+
+
+@responses.activate
+def test_request_ids_of_any_type_and_length_are_bounded_text(client):
+    responses.get(QUERY_URL, json={"request_id": "r" * 5000, "log_id": 42, "task_status": 1})
+    result = client.query("t-1")
+    assert result.request_id == "r" * 128

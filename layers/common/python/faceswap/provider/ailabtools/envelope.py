@@ -24,11 +24,11 @@ class Envelope:
 
     @property
     def request_id(self) -> str | None:
-        return _text(self.body.get("request_id"))
+        return _bounded(_text(self.body.get("request_id")))
 
     @property
     def log_id(self) -> str | None:
-        return _text(self.body.get("log_id"))
+        return _bounded(_text(self.body.get("log_id")))
 
     @property
     def detail(self) -> dict[str, Any]:
@@ -113,6 +113,11 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def _bounded(text: str | None, limit: int = 128) -> str | None:
+    """Ids only help support find a request: a few dozen characters; more is noise in every log line and error."""
+    return text[:limit] if text else text
 
 
 def _code(value: Any) -> str:
