@@ -13,6 +13,7 @@ BENCHMARKS = [
     ("cold starts and sizes", "bench.cold_start"),
     ("archive memory", "bench.archive_memory"),
     ("local stack throughput and measured cost", "bench.stack_bench"),
+    ("webhook latency", "bench.webhook_latency"),
 ]
 
 

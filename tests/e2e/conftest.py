@@ -116,6 +116,17 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# A compressed webhook retry clock (configuration, as an operator would set it): 1 s back-off, a 6 s retry budget,
+# a 2 s answer timeout, and the signing secret read afresh on every delivery (rotation tests).
+WEBHOOK_TEST_CLOCK = {
+    "WEBHOOK_RETRY_BASE_SECONDS": "1",
+    "WEBHOOK_RETRY_CAP_SECONDS": "1",
+    "WEBHOOK_RETRY_BUDGET_SECONDS": "6",
+    "WEBHOOK_TIMEOUT_SECONDS": "2",
+    "WEBHOOK_SECRET_MAX_AGE_SECONDS": "0",
+}
+
+
 @pytest.fixture(scope="package")
 def e2e(sample_photos: dict[str, Path]) -> Iterator[E2E]:
     options = StackOptions(
@@ -125,6 +136,7 @@ def e2e(sample_photos: dict[str, Path]) -> Iterator[E2E]:
         job_timeout_seconds=60,
         # The suites run dozens of jobs per caller at once; tests of the limits lower them per function.
         parameter_overrides={"MaxActiveJobsPerCaller": "1000"},
+        env_overrides=WEBHOOK_TEST_CLOCK,
     )
     with OfflineStack(options) as stack:
         # With the workflow's waits scaled to zero, the drop zone's pair watch would check a photo before its

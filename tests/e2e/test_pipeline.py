@@ -1,4 +1,4 @@
-"""The real state machine with the real handlers, driven over HTTP and S3 like users drive it (issue 2's list)."""
+"""The real state machine with the real handlers, driven over HTTP and S3 like users drive it."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ FUNCTION_DIRS = {
     "ArchiveFunction": "archive",
     "RecordFailureFunction": "record_failure",
     "InboxPairCheckFunction": "inbox_pair_check",
+    "WebhookFunction": "webhook",
 }
 
 

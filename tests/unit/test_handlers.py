@@ -103,7 +103,8 @@ def test_api_jwt_caller_cannot_see_an_iam_callers_job(fake_aws):
         ("/v1/swaps/..%2F..%2Fetc%2Fpasswd", "GET", 400, "INVALID_JOB_ID"),
         ("/v1/swaps/' OR 1=1 --", "GET", 400, "INVALID_JOB_ID"),
         ("/v1/swaps/\u00e9\u00e9\u00e9", "GET", 400, "INVALID_JOB_ID"),
-        ("/v1/swaps", "GET", 405, "METHOD_NOT_ALLOWED"),
+        ("/v1/swaps", "PUT", 405, "METHOD_NOT_ALLOWED"),
+        ("/v1/swaps/0f4d5a3c9b2e4f60a1b2c3d4e5f60718/webhook/redeliver", "GET", 405, "METHOD_NOT_ALLOWED"),
         ("/v1/swaps/0f4d5a3c9b2e4f60a1b2c3d4e5f60718", "PUT", 405, "METHOD_NOT_ALLOWED"),
         ("/v1/nothing", "GET", 404, "ROUTE_NOT_FOUND"),
         ("/v1/swaps/0f4d5a3c9b2e4f60a1b2c3d4e5f60718", "GET", 404, "JOB_NOT_FOUND"),
@@ -174,3 +175,10 @@ def test_api_limits_answer_429_with_retry_after(fake_aws, monkeypatch):
     assert call_api(event)[0] == 201
     status, body, headers = call_api(event)
     assert (status, body["error"]["code"], headers["Retry-After"]) == (429, "TOO_MANY_ACTIVE_JOBS", "30")
+
+
+def test_webhook_function_with_the_sample_event_skips_a_job_without_webhook(fake_aws, monkeypatch):
+    """The sample SQS record names a job this table does not hold: acknowledged, nothing sent, nothing kept."""
+    monkeypatch.setenv("WEBHOOK_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/none")
+    response = handler("webhook").lambda_handler(load_event("sqs_webhook_delivery.json"), Context())
+    assert response == {"batchItemFailures": []}

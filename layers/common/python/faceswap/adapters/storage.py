@@ -125,7 +125,7 @@ class Storage:
             raise _translate(error) from error
         except ParamValidationError as error:
             raise _invalid(error) from error
-        data = response["Body"].read(max_bytes + 1)
+        data: bytes = response["Body"].read(max_bytes + 1)
         total = str(response.get("ContentRange") or "").rpartition("/")[2]
         return data, int(total) if total.isdigit() else len(data)
 
@@ -190,6 +190,7 @@ def _invalid(error: ParamValidationError) -> StorageRequestError:
 
 
 def _translate(error: ClientError) -> Exception:
+    translated: Exception = error
     if _code(error) in _TRANSIENT:
-        return StorageTransientError(f"S3: {_code(error)}")
-    return error
+        translated = StorageTransientError(f"S3: {_code(error)}")
+    return translated

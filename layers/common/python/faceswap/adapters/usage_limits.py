@@ -21,9 +21,10 @@ from typing import Any
 from botocore.exceptions import ClientError, ParamValidationError
 
 from faceswap.adapters import aws_clients
-from faceswap.adapters.job_table import AWAITING_UPLOAD, PROCESSING, QUEUED, JobStore
+from faceswap.adapters.job_table import JobStore
 from faceswap.domain.clock import now_epoch, parse_iso
 from faceswap.domain.errors import StorageRequestError, StorageTransientError
+from faceswap.domain.job import AWAITING_UPLOAD, PROCESSING, QUEUED
 
 TOO_MANY_ACTIVE_JOBS = "TOO_MANY_ACTIVE_JOBS"
 DAILY_QUOTA_EXCEEDED = "DAILY_QUOTA_EXCEEDED"
@@ -187,13 +188,14 @@ class UsageLimits:
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            return getattr(self._db, operation)(**kwargs)
+            result: dict[str, Any] = getattr(self._db, operation)(**kwargs)
         except ClientError as error:
             if _code(error) in _THROTTLING:
                 raise StorageTransientError(f"DynamoDB {operation}: {_code(error)}") from error
             raise
         except ParamValidationError as error:
             raise StorageRequestError(f"DynamoDB {operation} refused its parameters: {str(error)[:300]}") from error
+        return result
 
 
 def _owner_hash(owner: str) -> str:

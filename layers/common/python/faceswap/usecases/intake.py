@@ -13,14 +13,16 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from faceswap.adapters import workflow_starter
-from faceswap.adapters.job_table import AWAITING_UPLOAD, DELETED, FAILED, QUEUED, ROLES, Job, JobStore, new_job
+from faceswap.adapters.job_table import JobStore, new_job
 from faceswap.adapters.storage import Storage
 from faceswap.adapters.usage_limits import LimitExceeded, UsageLimits
 from faceswap.config import MAX_IMAGE_BYTES, settings
-from faceswap.domain import ids
+from faceswap.domain import ids, webhooks
 from faceswap.domain.clock import iso, now_epoch
-from faceswap.domain.errors import JobError
+from faceswap.domain.errors import ApiError, JobError
 from faceswap.domain.images import InvalidImageError, inspect_image
+from faceswap.domain.job import AWAITING_UPLOAD, DELETED, FAILED, QUEUED, ROLES, Job
+from faceswap.domain.webhook_urls import parse_webhook_request
 from faceswap.usecases.job_endings import fail_job
 
 _UPLOAD_KEY = re.compile(r"^uploads/([0-9a-f]{32})/(target|template)$")
@@ -132,7 +134,9 @@ class Intake:
             return IntakeOutcome(key, "recorded")  # the pair is not complete yet
         job_id = ids.job_id_for_inbox_pair(self.storage.bucket, name, refs["target"][1], refs["template"][1])
         inputs = {r: {"bucket": self.storage.bucket, "key": refs[r][0]} for r in ROLES}
-        return self._create_and_start(job_id, INBOX_OWNER, "s3_inbox", inputs, None, key, check_images=True)
+        return self._create_and_start(
+            job_id, INBOX_OWNER, "s3_inbox", inputs, None, key, check_images=True, webhook=self._default_webhook()
+        )
 
     def _watch_lone_photo(self, key: str, etag: str) -> None:
         """Schedule the check that fails a pair whose partner never arrives (one watch per photo and content)."""
@@ -162,7 +166,14 @@ class Intake:
             role: {"bucket": self.storage.bucket, "key": key},
             partner_role: {"bucket": self.storage.bucket, "key": ""},
         }
-        job = new_job(job_id=job_id, owner=INBOX_OWNER, origin="s3_inbox", inputs=inputs, status=QUEUED)
+        job = new_job(
+            job_id=job_id,
+            owner=INBOX_OWNER,
+            origin="s3_inbox",
+            inputs=inputs,
+            status=QUEUED,
+            webhook=self._default_webhook(),
+        )
         self.store.create(job)
         minutes = self.config.inbox_pair_timeout_seconds / 60
         message = f"No {partner_role} photo arrived in inbox/{name}/ within {minutes:g} minutes of the {role} photo."
@@ -171,7 +182,8 @@ class Intake:
 
     # -- EventBridge "FaceSwap Requested" ----------------------------------------------------------------------
     def handle_request_event(self, event: dict[str, Any]) -> IntakeOutcome:
-        detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+        raw_detail = event.get("detail")
+        detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
         request_key = detail.get("idempotency_key") if isinstance(detail.get("idempotency_key"), str) else None
         job_id = ids.job_id_for_request_event(request_key or str(event.get("id", "")))
         reference = detail.get("client_reference")
@@ -179,6 +191,15 @@ class Intake:
         if reference is not None and not _encodable(reference):
             reference = None  # a lone UTF-16 surrogate: no AWS API can store it, and it only labels the job
         inputs, problem = self._request_inputs(detail)
+        webhook = self._default_webhook()
+        if "webhook" in detail:
+            try:
+                allow_local = self.config.allow_insecure_webhook_urls
+                webhook = webhooks.initial_state(
+                    parse_webhook_request(detail["webhook"], allow_insecure_local=allow_local)
+                )
+            except ApiError as error:
+                problem = problem or f"detail.{error.message}"
         if problem:
             job = new_job(
                 job_id=job_id,
@@ -193,8 +214,19 @@ class Intake:
                 return IntakeOutcome(job_id, "rejected", job_id, "INVALID_REQUEST")
             return IntakeOutcome(job_id, "duplicate", job_id)
         return self._create_and_start(
-            job_id, EVENTBRIDGE_OWNER, "eventbridge", inputs, reference, job_id, check_images=False
+            job_id, EVENTBRIDGE_OWNER, "eventbridge", inputs, reference, job_id, check_images=False, webhook=webhook
         )
+
+    def _default_webhook(self) -> dict[str, Any] | None:
+        """The DefaultWebhookUrl parameter, for jobs that did not name a webhook (drop zone, EventBridge)."""
+        url = self.config.default_webhook_url
+        if not url:
+            return None
+        try:
+            request = parse_webhook_request({"url": url}, allow_insecure_local=self.config.allow_insecure_webhook_urls)
+        except ApiError:
+            return None  # the template's AllowedPattern already demands https; an unusable default sends nothing
+        return webhooks.initial_state(request)
 
     def _request_inputs(self, detail: dict[str, Any]) -> tuple[dict[str, dict[str, str]], str | None]:
         inputs: dict[str, dict[str, str]] = {}
@@ -224,9 +256,16 @@ class Intake:
         key: str,
         *,
         check_images: bool,
+        webhook: dict[str, Any] | None = None,
     ) -> IntakeOutcome:
         job = new_job(
-            job_id=job_id, owner=owner, origin=origin, inputs=inputs, status=QUEUED, client_reference=reference
+            job_id=job_id,
+            owner=owner,
+            origin=origin,
+            inputs=inputs,
+            status=QUEUED,
+            client_reference=reference,
+            webhook=webhook,
         )
         now = now_epoch()
         job.queued_at = iso(now)

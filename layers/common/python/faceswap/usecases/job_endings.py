@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from faceswap.adapters.event_bus import publish_terminal
-from faceswap.adapters.job_table import DELETED, FAILED, Job, JobStore
+from faceswap.adapters.job_table import JobStore
 from faceswap.adapters.storage import Storage, upload_key
 from faceswap.config import settings
 from faceswap.domain.errors import JobError
+from faceswap.domain.job import DELETED, FAILED, Job
 
 
 def fail_job(store: JobStore, job_id: str, error: JobError, storage: Storage | None = None) -> Job | None:

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import PROVIDER_CODE_TABLE
+from .classification import PROVIDER_CODE_TABLE
 
 # Codes some APIs put in `error_detail.code` on success; anything else non-empty names an error.
 _SUCCESS_CODES = frozenset({"", "0", "200", "OK", "SUCCESS"})
@@ -57,7 +57,7 @@ class Envelope:
         legacy `error_code_str`), else the first unknown one."""
         codes = self.error_codes
         known = [code for code in codes if code in PROVIDER_CODE_TABLE]
-        return (known or codes or [None])[0]
+        return next(iter(known or codes), None)
 
     @property
     def message(self) -> str:
