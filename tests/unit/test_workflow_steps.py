@@ -143,11 +143,12 @@ def with_secret(monkeypatch, fake_aws, provider: KeyReadingProvider, **secret) -
     arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="provider-key", **secret)["ARN"]
     monkeypatch.setenv("PROVIDER_API_KEY_SECRET_ARN", arn)
 
-    def build(key=None):
-        provider.key = key
+    def build(config):
+        provider.key = factory.api_key()  # what the real builder does before anything is sent
         return provider
 
-    monkeypatch.setattr(factory, "client", build)
+    monkeypatch.setitem(factory.PROVIDERS, "ailabtools", build)
+    monkeypatch.setenv("PROVIDER", "ailabtools")
     return arn
 
 

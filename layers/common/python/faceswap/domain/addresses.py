@@ -8,7 +8,6 @@ NAT64, 6to4, Teredo). Loopback can be allowed for the local stack.
 from __future__ import annotations
 
 import ipaddress
-import socket
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -29,11 +28,35 @@ def ip_literal(host: str) -> str | None:
     except ValueError:
         pass
     if host and all(ch in "0123456789abcdefxABCDEFX." for ch in host):
-        try:
-            return socket.inet_ntoa(socket.inet_aton(host))
-        except OSError:
-            return None
+        return _ipv4_shorthand(host)
     return None
+
+
+def _ipv4_shorthand(host: str) -> str | None:
+    """inet_aton's reading of `host` (1 to 4 parts, each decimal, octal with a leading 0, or hex with 0x; the last
+    part fills the remaining bytes), without the socket module: the domain does no I/O."""
+    parts = host.split(".")
+    if len(parts) > 4:
+        return None
+    numbers = []
+    for part in parts:
+        lowered = part.lower()
+        if lowered.startswith("0x"):
+            digits, base = lowered[2:], 16
+        elif len(lowered) > 1 and lowered.startswith("0"):
+            digits, base = lowered[1:], 8
+        else:
+            digits, base = lowered, 10
+        if not digits or not all(ch in "0123456789abcdef"[:base] for ch in digits):
+            return None
+        numbers.append(int(digits, base))
+    *leading, last = numbers
+    if any(number > 255 for number in leading) or last >= 256 ** (4 - len(leading)):
+        return None
+    value = last
+    for index, number in enumerate(leading):
+        value += number << (8 * (3 - index))
+    return str(ipaddress.IPv4Address(value))
 
 
 def address_refusal(address: str, *, allow_loopback: bool = False) -> str | None:
