@@ -54,6 +54,17 @@ def finished_job(status: str) -> Job:
         error={"code": "FACE_NOT_FOUND", "message": "no face"} if status == FAILED else None,
         terminal_event_sent=True,
         idempotency_fingerprint="f" * 64,
+        webhook={
+            "url": "https://hooks.example.com/faceswap?token=t",
+            "host": "hooks.example.com",
+            "events": ["succeeded", "failed"],
+            "status": "delivered",
+            "generation": 1,
+            "attempts": 1,
+            "last_status_code": 200,
+            "last_attempt_at": "2026-05-04T10:00:21.000Z",
+            "delivered_at": "2026-05-04T10:00:21.000Z",
+        },
     )
 
 
