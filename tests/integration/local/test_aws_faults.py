@@ -224,23 +224,23 @@ def test_a_partially_failed_put_events_is_an_error_and_is_published_again(aws: F
     publish("FaceSwap Failed", {"job_id": "x"}, resources=[])  # the retry goes through
 
 
-def test_secrets_throttling_is_a_retryable_provider_error(aws: Faulty, monkeypatch: pytest.MonkeyPatch):
+def test_secrets_throttling_is_a_retryable_error(aws: Faulty, monkeypatch: pytest.MonkeyPatch):
+    from faceswap.domain.errors import SecretUnavailableError, TransientError
     from faceswap.provider import factory
-    from faceswap.provider.ailabtools import ProviderTransientError
 
     arn = aws.client("secretsmanager").create_secret(Name="provider-key-throttled", SecretString="the-key")["ARN"]
     monkeypatch.setenv("PROVIDER_API_KEY_SECRET_ARN", arn)
     aws.faults.add("secrets_throttle", rate=1.0)
-    with pytest.raises(ProviderTransientError) as caught:
-        factory._api_key()
-    assert caught.value.code == "SECRET_UNAVAILABLE"
+    with pytest.raises(SecretUnavailableError, match="ThrottlingException") as caught:
+        factory.api_key()
+    assert isinstance(caught.value, TransientError)  # Submit and Query retry it
     aws.faults.clear()
-    assert factory._api_key() == "the-key"
+    assert factory.api_key() == "the-key"
 
 
 def test_start_execution_throttling_is_a_retryable_error(aws: Faulty, monkeypatch: pytest.MonkeyPatch):
     from faceswap.adapters import workflow_starter
-    from faceswap.domain.errors import StorageTransientError
+    from faceswap.domain.errors import TransientError
 
     iam = aws.client("iam")
     role = iam.create_role(RoleName="faults-sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -252,5 +252,6 @@ def test_start_execution_throttling_is_a_retryable_error(aws: Faulty, monkeypatc
     aws.faults.add("sfn_throttle", times=2)
     assert workflow_starter.start_execution("1" * 32) is True  # boto3 retried the throttle
     aws.faults.add("sfn_throttle", rate=1.0)
-    with pytest.raises(StorageTransientError, match="ThrottlingException"):
+    with pytest.raises(workflow_starter.WorkflowStartThrottledError, match="ThrottlingException") as caught:
         workflow_starter.start_execution("2" * 32)
+    assert isinstance(caught.value, TransientError)
