@@ -53,6 +53,8 @@ JOB_ERROR_HINTS: dict[str, str] = {
     "RESULT_UNAVAILABLE": "the provider's result could not be downloaded; retry later",
     "PROVENANCE_FAILED": "the result could not be labelled as AI-made (operator action needed)",
     "INVALID_REQUEST": "the job request was malformed or pointed outside the application's bucket",
+    "DAILY_QUOTA_EXCEEDED": "the deployment's daily limit of jobs from the drop zone and EventBridge is reached",
+    "INPUT_INCOMPLETE": "only one photo of a drop-zone pair arrived within the pair timeout; upload both",
     "INTERNAL_ERROR": "the service failed unexpectedly",
 }
 

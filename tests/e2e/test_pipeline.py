@@ -40,7 +40,7 @@ def test_drop_zone_pair_starts_one_job(e2e: E2E):
     event = e2e.stack.events.wait_for(
         lambda e: (
             e["detail"].get("origin") == "s3_inbox"
-            and e["detail"]["inputs"]["target"]["key"].startswith(f"inbox/{name}/")
+            and (e["detail"]["inputs"]["target"] or {}).get("key", "").startswith(f"inbox/{name}/")
         ),
         timeout=40,
     )

@@ -137,18 +137,18 @@ class KeyReadingProvider(ScriptedProvider):
 
 
 def with_secret(monkeypatch, fake_aws, provider: KeyReadingProvider, **secret) -> str:
-    """The real secret reader against a secret in moto; the provider double is built with the key it reads."""
+    """The real secret reader against a secret in moto; the provider double is built with the key it is given."""
     import boto3
 
     arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="provider-key", **secret)["ARN"]
     monkeypatch.setenv("PROVIDER_API_KEY_SECRET_ARN", arn)
 
     def build(config):
-        provider.key = factory.api_key()  # as a real adapter is built: with its key read first
+        provider.key = factory.api_key()  # what the real builder does before anything is sent
         return provider
 
-    monkeypatch.setitem(factory.PROVIDERS, "keyed", build)
-    monkeypatch.setenv("PROVIDER", "keyed")
+    monkeypatch.setitem(factory.PROVIDERS, "ailabtools", build)
+    monkeypatch.setenv("PROVIDER", "ailabtools")
     return arn
 
 
@@ -311,6 +311,33 @@ def test_inline_waiting_stops_at_its_budget_and_when_the_lambda_is_short_of_time
     assert short_of_time["status"] == "running" and provider.query_calls == 1
     monkeypatch.setenv("POLL_INLINE_SECONDS", "0")
     assert Steps().query(queued_job)["status"] == "running" and provider.query_calls == 2
+
+
+def test_record_failure_deletes_both_input_photos(queued_job, fake_aws):
+    Steps().record_failure(queued_job, {"code": "FACE_NOT_FOUND", "message": "no face"})
+    assert fake_aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"uploads/{queued_job}/").get("KeyCount") == 0
+    # Idempotent: a repeated step finds nothing left to delete and does not fail.
+    Steps().record_failure(queued_job, {"code": "FACE_NOT_FOUND", "message": "no face"})
+
+
+def test_a_result_stored_by_an_archive_attempt_that_died_is_removed_when_the_job_fails(queued_job, fake_aws):
+    # Archive put the result, then its sandbox died before marking the job succeeded; the retries ran out.
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"results/{queued_job}.jpg", Body=image_bytes())
+    Steps().record_failure(queued_job, {"code": "RESULT_EXPIRED", "message": "gone"})
+    assert fake_aws.s3.list_objects_v2(Bucket=BUCKET, Prefix="results/").get("KeyCount") == 0
+    assert JobStore().require(queued_job).status == "failed"
+
+
+def test_delete_objects_partial_failures_are_not_silent(fake_aws, monkeypatch):
+    from faceswap.adapters.storage import Storage
+    from faceswap.domain.errors import StorageTransientError
+
+    storage = Storage(BUCKET)
+    monkeypatch.setattr(
+        storage._s3, "delete_objects", lambda **_: {"Errors": [{"Key": "uploads/x/target", "Code": "SlowDown"}]}
+    )
+    with pytest.raises(StorageTransientError, match="SlowDown"):
+        storage.delete(["uploads/x/target"])
 
 
 class TricklingResult:

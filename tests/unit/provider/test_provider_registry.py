@@ -31,7 +31,7 @@ def test_template_schemas_and_factory_name_the_same_providers():
 def test_the_configured_provider_is_built(monkeypatch):
     monkeypatch.setenv("PROVIDER", "ailabtools")
     monkeypatch.setenv("PROVIDER_BASE_URL", "https://api.example.test")
-    monkeypatch.setattr(factory, "api_key", lambda: "the-key")  # the key is read when the adapter is built
+    monkeypatch.setattr(factory, "api_key", lambda: "the-key")  # read from Secrets Manager in a deployment
     built = factory.provider()
     assert isinstance(built, AilabClient) and built.name == "ailabtools"
     assert built.base_url == "https://api.example.test"

@@ -40,6 +40,7 @@ class Settings:
     upload_url_expires_seconds: int
     download_url_expires_seconds: int
     max_result_bytes: int
+    result_download_seconds: float
     allow_insecure_result_urls: bool
     job_record_ttl_days: int
     poll_expected_seconds: float
@@ -47,6 +48,12 @@ class Settings:
     poll_max_seconds: int
     poll_inline_seconds: int
     poll_inline_max_wait: int
+    limits_table: str
+    inbox_pair_watch_arn: str
+    inbox_pair_timeout_seconds: int
+    max_active_jobs_per_caller: int
+    max_jobs_per_caller_per_day: int
+    max_event_jobs_per_day: int
     result_retention_days: int
     allow_insecure_webhook_urls: bool
     default_webhook_url: str
@@ -78,6 +85,7 @@ class Settings:
             upload_url_expires_seconds=min(_int("UPLOAD_URL_EXPIRES_SECONDS", 900), MAX_UPLOAD_URL_EXPIRES),
             download_url_expires_seconds=_int("DOWNLOAD_URL_EXPIRES_SECONDS", 900),
             max_result_bytes=_int("MAX_RESULT_BYTES", 25 * 1024 * 1024),
+            result_download_seconds=_float("RESULT_DOWNLOAD_SECONDS", 20.0),
             allow_insecure_result_urls=_bool("ALLOW_INSECURE_RESULT_URLS"),
             job_record_ttl_days=_int("JOB_RECORD_TTL_DAYS", 90),
             poll_expected_seconds=_float("POLL_EXPECTED_SECONDS", 12.0),
@@ -85,6 +93,12 @@ class Settings:
             poll_max_seconds=_int("POLL_MAX_SECONDS", 30),
             poll_inline_seconds=_int("POLL_INLINE_SECONDS", 0),
             poll_inline_max_wait=_int("POLL_INLINE_MAX_WAIT", 6),
+            limits_table=os.environ.get("LIMITS_TABLE", ""),
+            inbox_pair_watch_arn=os.environ.get("INBOX_PAIR_WATCH_ARN", ""),
+            inbox_pair_timeout_seconds=_int("INBOX_PAIR_TIMEOUT_SECONDS", 3600),
+            max_active_jobs_per_caller=_int("MAX_ACTIVE_JOBS_PER_CALLER", 10),
+            max_jobs_per_caller_per_day=_int("MAX_JOBS_PER_CALLER_PER_DAY", 1000),
+            max_event_jobs_per_day=_int("MAX_EVENT_JOBS_PER_DAY", 10000),
             result_retention_days=_int("RESULT_RETENTION_DAYS", 30),
             allow_insecure_webhook_urls=_bool("ALLOW_INSECURE_WEBHOOK_URLS"),
             default_webhook_url=os.environ.get("DEFAULT_WEBHOOK_URL", "").strip(),

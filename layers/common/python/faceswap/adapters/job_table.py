@@ -10,12 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from faceswap.adapters import aws_clients
 from faceswap.config import settings
 from faceswap.domain.clock import iso, now_epoch
-from faceswap.domain.errors import JobError, StorageTransientError
+from faceswap.domain.errors import JobError, StorageRequestError, StorageTransientError
 from faceswap.domain.job import AWAITING_UPLOAD, DELETED, FAILED, PROCESSING, QUEUED, SUCCEEDED, Job
 
 OWNER_INDEX = "owner-created_at"  # GSI: partition owner, sort created_at (template.yaml)
@@ -307,7 +307,7 @@ class JobStore:
             job_id,
             "SET #wh.#ws = :pending, #wh.generation = #wh.generation + :one, #wh.attempts = :zero, "
             "#wh.delivered_at = :null REMOVE #wh.message_id, #wh.first_attempt_at",
-            {"#wh": "webhook", "#ws": "status"},
+            {"#wh": "webhook", "#ws": "status", "#status": "status"},
             {
                 ":pending": "pending",
                 ":one": 1,
@@ -411,6 +411,8 @@ class JobStore:
             if _code(error) in _THROTTLING:
                 raise StorageTransientError(f"DynamoDB {operation}: {_code(error)}") from error
             raise
+        except ParamValidationError as error:
+            raise StorageRequestError(f"DynamoDB {operation} refused its parameters: {str(error)[:300]}") from error
         return result
 
 

@@ -67,7 +67,11 @@ def event_detail(job: Job) -> dict[str, Any]:
         "status": job.status,
         "origin": job.origin,
         "client_reference": job.client_reference,
-        "inputs": {role: {"bucket": ref["bucket"], "key": ref["key"]} for role, ref in job.inputs.items()},
+        # A drop-zone photo whose partner never arrived has no key for that role.
+        "inputs": {
+            role: {"bucket": ref["bucket"], "key": ref["key"]} if ref.get("key") else None
+            for role, ref in job.inputs.items()
+        },
         "result": result,
         "provider": {"name": job.provider, "task_id": job.provider_task_id},
         "timings": {

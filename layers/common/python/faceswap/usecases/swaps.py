@@ -10,6 +10,7 @@ from typing import Any
 from faceswap.adapters import secret_values, webhook_queue, workflow_starter
 from faceswap.adapters.job_table import JobStore, new_job
 from faceswap.adapters.storage import Storage, upload_key
+from faceswap.adapters.usage_limits import LimitExceeded, UsageLimits
 from faceswap.config import settings
 from faceswap.domain import ids, webhooks
 from faceswap.domain.cursors import decode_cursor, encode_cursor
@@ -96,12 +97,37 @@ class SwapService:
         self.store = store or JobStore()
         self.storage = storage or Storage(self.config.bucket_name)
 
+    def _limits(self) -> UsageLimits | None:
+        config = settings()  # read per request, like every other setting: the service object outlives them
+        if not config.limits_table:
+            return None  # a deployment without the limits table (none is configured) has no per-caller limits
+        return UsageLimits(
+            config.limits_table,
+            self.store,
+            max_active=config.max_active_jobs_per_caller,
+            max_per_day=config.max_jobs_per_caller_per_day,
+            stale_upload_seconds=config.upload_url_expires_seconds + 60,
+        )
+
+    def _admit(self, owner: str, job_id: str) -> None:
+        limits = self._limits()
+        if limits is None:
+            return
+        try:
+            limits.admit(owner, job_id)
+        except LimitExceeded as exceeded:
+            raise ApiError(
+                exceeded.code, exceeded.message, headers={"Retry-After": str(exceeded.retry_after)}
+            ) from None
+
     # POST /v1/swaps
     def create(
         self, owner: str, request: CreateSwapRequest, idempotency_key: str | None
     ) -> tuple[dict[str, Any], bool]:
         fingerprint = request.fingerprint()
         job_id = ids.job_id_for_idempotency_key(owner, idempotency_key) if idempotency_key else ids.new_job_id()
+        if not (idempotency_key and self.store.get(job_id)):  # a replay spends no quota
+            self._admit(owner, job_id)
         inputs = {role: {"bucket": self.storage.bucket, "key": upload_key(job_id, role)} for role in ROLES}
         job = new_job(
             job_id=job_id,
@@ -211,6 +237,9 @@ class SwapService:
         self.storage.delete(keys)
         if self.store.mark_deleted(job_id) is None:
             raise ApiError("JOB_IN_PROGRESS", "The job changed while it was being deleted; try again.")
+        limits = self._limits()
+        if limits is not None:
+            limits.release(owner, job_id)  # a deleted job waiting for uploads frees its slot now
         return {"job_id": job_id, "status": DELETED}
 
     def _owned(self, owner: str, job_id: str) -> Job:

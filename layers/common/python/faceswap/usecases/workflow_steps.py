@@ -14,13 +14,13 @@ from typing import Any
 
 from faceswap.adapters.job_table import JobStore
 from faceswap.adapters.latency_store import LatencyStats
-from faceswap.adapters.storage import Storage, result_key
+from faceswap.adapters.storage import EXTENSIONS, Storage, result_key
 from faceswap.config import MAX_IMAGE_BYTES, settings
 from faceswap.domain import ids
 from faceswap.domain.clock import now_epoch, parse_iso
 from faceswap.domain.errors import JobError, JobFailure, ResultUnavailableError
-from faceswap.domain.images import InvalidImageError, inspect_image
-from faceswap.domain.job import PROCESSING, QUEUED, ROLES, SUCCEEDED, Job
+from faceswap.domain.images import InvalidImageError, human_size, inspect_image
+from faceswap.domain.job import FAILED, PROCESSING, QUEUED, ROLES, SUCCEEDED, Job
 from faceswap.domain.polling import PollPolicy
 from faceswap.provider import (
     Photo,
@@ -39,6 +39,7 @@ ARCHIVE_RESERVE_SECONDS = 20.0
 # Below this much time for the download, do not start one: the step is retried with a whole invocation.
 ARCHIVE_MIN_DOWNLOAD_SECONDS = 5.0
 ARCHIVE_MAX_DOWNLOAD_SECONDS = 120.0
+RESULT_STALL_SECONDS = 10.0  # no byte for this long: the result host stalled
 
 
 def poll_state(
@@ -76,9 +77,9 @@ class Steps:
     def validate(self, job_id: str) -> dict[str, Any]:
         job = self._active(job_id)
         for role in ROLES:
-            data = self._read_image(job, role)
+            data, total = self._read_sized(job, role)
             try:
-                inspect_image(data)
+                inspect_image(data, total_size=total)
             except InvalidImageError as error:
                 raise JobFailure(error.code, f"The {role} image was rejected: {error.message}") from error
         deadline = job.deadline_at or int(now_epoch() + self.config.job_timeout_seconds)
@@ -86,19 +87,23 @@ class Steps:
             self.store.set_deadline(job_id, deadline)
         return {"deadline_at": deadline}
 
-    def _read_image(self, job: Job, role: str) -> bytes:
+    def _read_sized(self, job: Job, role: str) -> tuple[bytes, int]:
         ref = job.inputs[role]
-        data = self.storage.read(ref["key"], max_bytes=MAX_IMAGE_BYTES, bucket=ref["bucket"])
-        if data is None:
+        sized = self.storage.read_sized(ref["key"], max_bytes=MAX_IMAGE_BYTES, bucket=ref["bucket"])
+        if sized is None:
             raise JobFailure("IMAGE_MISSING", f"The {role} image does not exist.")
-        return data
+        return sized
 
     def _photo(self, job: Job, role: str) -> Photo:
         """The photo for the provider. Validate already decoded it; here a size cap and its magic bytes suffice
         (the provider refuses, and does not bill, anything that changed underneath into garbage)."""
-        data = self._read_image(job, role)
-        if len(data) > MAX_IMAGE_BYTES:
-            raise JobFailure("IMAGE_TOO_LARGE", f"The {role} image is larger than {MAX_IMAGE_BYTES} bytes.")
+        data, total = self._read_sized(job, role)
+        if total > MAX_IMAGE_BYTES:
+            raise JobFailure(
+                "IMAGE_TOO_LARGE",
+                f"The {role} image is {human_size(total)} ({total:,} bytes); "
+                f"the limit is {human_size(MAX_IMAGE_BYTES)}.",
+            )
         try:
             return Photo.from_bytes(role, data)
         except ValueError as error:
@@ -226,13 +231,16 @@ class Steps:
         # has been checked (size, type, hash), so a failed download never leaves a partial result behind.
         with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
             try:
+                # One total deadline per attempt (RESULT_DOWNLOAD_SECONDS, within what the invocation has left): a
+                # host that sends headers and then stalls costs this, not a read timeout per read.
+                total = min(budget, self.config.result_download_seconds)
                 fetched = fetch_to(
                     result_url,
                     spool,
                     max_bytes=self.config.max_result_bytes,
                     allow_insecure_local=self.config.allow_insecure_result_urls,
-                    total_timeout=budget,
-                    read_timeout=min(30.0, budget),
+                    read_timeout=min(RESULT_STALL_SECONDS, total),
+                    total_timeout=total,
                 )
             except FetchError as error:
                 if error.retryable:
@@ -260,7 +268,12 @@ class Steps:
     # -- RecordFailure: the single way a job fails inside the workflow -----------------------------------------
     def record_failure(self, job_id: str, failure: dict[str, Any]) -> dict[str, Any]:
         error = error_from_failure(failure)
-        job = fail_job(self.store, job_id, error)
+        job = self.store.get(job_id)
+        if job is not None and job.status in (QUEUED, PROCESSING, FAILED):
+            # An Archive attempt may have stored the result and then died before marking the job succeeded: a
+            # failed job keeps no result.
+            self.storage.delete([result_key(job_id, content_type) for content_type in EXTENSIONS])
+        job = fail_job(self.store, job_id, error, self.storage)
         return {"status": job.status if job else "missing", "error": error.as_dict()}
 
     # -- helpers -----------------------------------------------------------------------------------------------
@@ -331,6 +344,8 @@ def error_from_failure(failure: dict[str, Any]) -> JobError:
     if name == "JobFailure" and ": " in message:
         code, _, text = message.partition(": ")
         return JobFailure(code, text[:500]).error
+    if name == "StorageRequestError" and message:
+        return JobError("INTERNAL_ERROR", message[:500])
     if name in _EXHAUSTED:
         code, text = _EXHAUSTED[name]
         return JobError(code, text)
