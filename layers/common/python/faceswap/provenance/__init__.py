@@ -1,0 +1,13 @@
+"""Labelling results as AI-generated, and checking such labels.
+
+Order matters: the watermark changes pixels, the XMP packet changes metadata, and the C2PA manifest hashes the final
+bytes, so it comes last. Heavy libraries (numpy, c2pa) are imported by the modules that need them, which only the
+archive function loads.
+"""
+
+from __future__ import annotations
+
+DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+SERVICE_NAME = "faceswap-service"
+SERVICE_VERSION = "0.1.0"
+MODES = ("full", "metadata", "off")
