@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from faceswap_local.aws import LocalCloud
+from faceswap_local.dev_ca import ensure_dev_credentials
 from faceswap_local.emulator import DEFAULT_API_KEY, EmulatorConfig, EmulatorServer, Swapper, engine_swapper
 from faceswap_local.gateway import LocalGateway
 from faceswap_local.local_auth import LocalAuth
@@ -41,6 +42,8 @@ class StackOptions:
     events_file: Path | None = None
     on_event: Callable[[dict[str, Any]], None] | None = None
     parameter_overrides: dict[str, str] = field(default_factory=dict)
+    # Where the C2PA dev CA and signing certificate are kept (default: beside events_file, else .cache/c2pa-dev).
+    state_dir: Path | None = None
 
 
 class EventLog:
@@ -117,6 +120,10 @@ class OfflineStack:
         self.emulator = EmulatorServer(config, options.swapper or engine_swapper)
         provider_url = self.emulator.start()
         api_key = config.api_keys[0] if config.api_keys else DEFAULT_API_KEY
+        state_dir = options.state_dir or (
+            options.events_file.parent if options.events_file else REPO / ".cache" / "c2pa-dev"
+        )
+        signing = ensure_dev_credentials(state_dir)
         self.cloud = LocalCloud(
             TEMPLATE,
             parameter_overrides={
@@ -132,7 +139,7 @@ class OfflineStack:
                 "ALLOW_INSECURE_RESULT_URLS": "true",
                 "POWERTOOLS_TRACE_DISABLED": "true",
             },
-            secret_values={"ProviderApiKeySecret": api_key},
+            secret_values={"ProviderApiKeySecret": api_key, "ProvenanceSigningSecret": signing.secret_string()},
             time_scale=options.time_scale,
             log_sink=options.log_sink,
         )

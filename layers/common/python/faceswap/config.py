@@ -46,6 +46,9 @@ class Settings:
     poll_max_seconds: int
     poll_inline_seconds: int
     poll_inline_max_wait: int
+    provenance_mode: str
+    provenance_signing_secret_arn: str
+    require_consent_attestation: bool
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -70,6 +73,9 @@ class Settings:
             poll_max_seconds=_int("POLL_MAX_SECONDS", 30),
             poll_inline_seconds=_int("POLL_INLINE_SECONDS", 0),
             poll_inline_max_wait=_int("POLL_INLINE_MAX_WAIT", 6),
+            provenance_mode=os.environ.get("PROVENANCE_MODE", "full").strip().lower() or "full",
+            provenance_signing_secret_arn=os.environ.get("PROVENANCE_SIGNING_SECRET_ARN", ""),
+            require_consent_attestation=_bool("REQUIRE_CONSENT_ATTESTATION"),
         )
 
 

@@ -28,6 +28,7 @@ def terminal_detail(job: Job) -> dict[str, Any]:
     result = None
     if job.status == SUCCEEDED and job.result:
         result = {name: job.result[name] for name in ("bucket", "key", "sha256", "size", "content_type")}
+        result["provider_sha256"] = job.result.get("provider_sha256")
     return {
         "schema_version": SCHEMA_VERSION,
         "job_id": job.job_id,
@@ -45,6 +46,7 @@ def terminal_detail(job: Job) -> dict[str, Any]:
             "polls": job.polls,
         },
         "error": job.error if job.status == FAILED else None,
+        "provenance": job.provenance,
     }
 
 

@@ -60,6 +60,9 @@ class Job:
     error: dict[str, str] | None = None
     terminal_event_sent: bool = False
     idempotency_fingerprint: str | None = None
+    consent: dict[str, Any] | None = None  # the caller's attestation: {"attested": true, "reference"?}
+    input_digests: dict[str, dict[str, str]] | None = None  # role -> {"sha256", "content_type"}
+    provenance: dict[str, Any] | None = None  # how the result was labelled (set with the result)
 
     @property
     def is_terminal(self) -> bool:
@@ -97,6 +100,7 @@ def new_job(
     status: str,
     client_reference: str | None = None,
     idempotency_fingerprint: str | None = None,
+    consent: dict[str, Any] | None = None,
 ) -> Job:
     now = now_epoch()
     return Job(
@@ -110,6 +114,7 @@ def new_job(
         expires_at=math.ceil(now + settings().job_record_ttl_days * 86400),
         client_reference=client_reference,
         idempotency_fingerprint=idempotency_fingerprint,
+        consent=consent,
     )
 
 
@@ -174,6 +179,15 @@ class JobStore:
             condition="#status IN (:queued, :processing)",
         )
 
+    def record_input_digests(self, job_id: str, digests: dict[str, dict[str, str]]) -> Job | None:
+        return self._update(
+            job_id,
+            "SET input_digests = :digests, updated_at = :now",
+            {},
+            {":digests": digests, ":queued": QUEUED, ":processing": PROCESSING},
+            condition="#status IN (:queued, :processing)",
+        )
+
     def begin_submit(self, job_id: str) -> Job | None:
         """Set the in-flight marker; None if another attempt holds it, a task id exists, or the job moved on."""
         return self._update(
@@ -206,12 +220,15 @@ class JobStore:
             {":zero": 0, ":polls": polls},
         )
 
-    def mark_succeeded(self, job_id: str, result: dict[str, Any]) -> Job | None:
+    def mark_succeeded(
+        self, job_id: str, result: dict[str, Any], provenance: dict[str, Any] | None = None
+    ) -> Job | None:
         return self._update(
             job_id,
-            "SET #status = :succeeded, #result = :result, completed_at = :now, updated_at = :now",
+            "SET #status = :succeeded, #result = :result, provenance = :provenance, completed_at = :now, "
+            "updated_at = :now",
             {"#result": "result"},
-            {":succeeded": SUCCEEDED, ":result": result, ":processing": PROCESSING},
+            {":succeeded": SUCCEEDED, ":result": result, ":provenance": provenance, ":processing": PROCESSING},
             condition="#status = :processing",
         )
 

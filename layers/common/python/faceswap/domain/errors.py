@@ -24,6 +24,7 @@ API_ERROR_STATUS: dict[str, int] = {
     "UNSUPPORTED_MEDIA_TYPE": 415,
     "VALIDATION_ERROR": 422,
     "IDEMPOTENCY_KEY_REUSED": 422,
+    "CONSENT_REQUIRED": 422,
     "THROTTLED": 429,
     "INTERNAL_ERROR": 500,
 }
@@ -51,6 +52,8 @@ JOB_ERROR_CODES: frozenset[str] = frozenset(
         "RESULT_EXPIRED",
         "RESULT_INVALID",
         "RESULT_UNAVAILABLE",
+        "PROVENANCE_FAILED",
+        "CONSENT_REQUIRED",
         "INVALID_REQUEST",
         "INTERNAL_ERROR",
     }

@@ -11,3 +11,8 @@ DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeW
 SERVICE_NAME = "faceswap-service"
 SERVICE_VERSION = "0.1.0"
 MODES = ("full", "metadata", "off")
+
+
+def unlabelled_provenance() -> dict[str, bool | None]:
+    """`off` mode: nothing marks the result."""
+    return {"c2pa": False, "xmp": False, "watermark": False, "digital_source_type": None, "watermark_payload": None}

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from faceswap.domain.errors import JobFailure
-from faceswap.provenance import DIGITAL_SOURCE_TYPE, MODES, SERVICE_NAME, SERVICE_VERSION, manifest, watermark, xmp
+from faceswap.provenance import (
+    DIGITAL_SOURCE_TYPE,
+    MODES,
+    SERVICE_NAME,
+    SERVICE_VERSION,
+    manifest,
+    unlabelled_provenance,
+    watermark,
+    xmp,
+)
 from faceswap.provenance.credentials import SigningCredentials
 
 CREDIT = f"Made with AI by {SERVICE_NAME} {SERVICE_VERSION} (face swap)"
@@ -37,10 +46,6 @@ class LabelRequest:
 class Labelled:
     data: bytes
     provenance: dict[str, Any]
-
-
-def unlabelled_provenance() -> dict[str, Any]:
-    return {"c2pa": False, "xmp": False, "watermark": False, "digital_source_type": None, "watermark_payload": None}
 
 
 def label(

@@ -18,6 +18,7 @@ from faceswap.adapters.storage import Storage
 from faceswap.config import MAX_IMAGE_BYTES, settings
 from faceswap.domain import ids
 from faceswap.domain.clock import iso, now_epoch
+from faceswap.domain.consent import InvalidConsent, consent_from_object_metadata, parse_consent
 from faceswap.domain.errors import JobError
 from faceswap.domain.images import InvalidImageError, inspect_image
 from faceswap.usecases.job_endings import fail_job
@@ -111,6 +112,7 @@ class Intake:
         if this is None:
             return IntakeOutcome(key, "ignored")
         refs[role] = (key, this.etag)
+        metadata = [this.metadata]
         partner_role = "template" if role == "target" else "target"
         # One LIST finds the partner whatever the case of its extension (S3 keys are case-sensitive).
         for partner_key in sorted(self.storage.list_keys(f"inbox/{name}/{partner_role}.")):
@@ -119,12 +121,16 @@ class Intake:
                 partner = self.storage.head(partner_key)
                 if partner is not None:
                     refs[partner_role] = (partner_key, partner.etag)
+                    metadata.append(partner.metadata)
                     break
         if partner_role not in refs:
             return IntakeOutcome(key, "recorded")  # the pair is not complete yet
         job_id = ids.job_id_for_inbox_pair(self.storage.bucket, name, refs["target"][1], refs["template"][1])
         inputs = {r: {"bucket": self.storage.bucket, "key": refs[r][0]} for r in ROLES}
-        return self._create_and_start(job_id, INBOX_OWNER, "s3_inbox", inputs, None, key, check_images=True)
+        consent = consent_from_object_metadata(*metadata)
+        return self._create_and_start(
+            job_id, INBOX_OWNER, "s3_inbox", inputs, None, key, check_images=True, consent=consent
+        )
 
     # -- EventBridge "FaceSwap Requested" ----------------------------------------------------------------------
     def handle_request_event(self, event: dict[str, Any]) -> IntakeOutcome:
@@ -134,6 +140,11 @@ class Intake:
         reference = detail.get("client_reference")
         reference = reference[:128] if isinstance(reference, str) and reference else None
         inputs, problem = self._request_inputs(detail)
+        consent = None
+        try:
+            consent = parse_consent(detail.get("consent"))
+        except InvalidConsent as error:
+            problem = problem or str(error)
         if problem:
             job = new_job(
                 job_id=job_id,
@@ -148,7 +159,7 @@ class Intake:
                 return IntakeOutcome(job_id, "rejected", job_id, "INVALID_REQUEST")
             return IntakeOutcome(job_id, "duplicate", job_id)
         return self._create_and_start(
-            job_id, EVENTBRIDGE_OWNER, "eventbridge", inputs, reference, job_id, check_images=False
+            job_id, EVENTBRIDGE_OWNER, "eventbridge", inputs, reference, job_id, check_images=False, consent=consent
         )
 
     def _request_inputs(self, detail: dict[str, Any]) -> tuple[dict[str, dict[str, str]], str | None]:
@@ -179,14 +190,27 @@ class Intake:
         key: str,
         *,
         check_images: bool,
+        consent: dict[str, Any] | None = None,
     ) -> IntakeOutcome:
         job = new_job(
-            job_id=job_id, owner=owner, origin=origin, inputs=inputs, status=QUEUED, client_reference=reference
+            job_id=job_id,
+            owner=owner,
+            origin=origin,
+            inputs=inputs,
+            status=QUEUED,
+            client_reference=reference,
+            consent=consent,
         )
         now = now_epoch()
         job.queued_at = iso(now)
         job.deadline_at = math.ceil(now + self.config.job_timeout_seconds)
         rejection = self._check_inputs(inputs) if check_images else None
+        if rejection is None and self.config.require_consent_attestation and not consent:
+            rejection = JobError(
+                "CONSENT_REQUIRED",
+                "This service requires a consent attestation: S3 metadata consent-attested=true on a drop-zone photo, "
+                'or "consent": {"attested": true} in the request event.',
+            )
         if not self.store.create(job):
             return self._ensure_started(self.store.require(job_id), key)
         if rejection:

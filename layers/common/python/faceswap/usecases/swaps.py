@@ -23,6 +23,7 @@ from faceswap.adapters.job_table import (
 from faceswap.adapters.storage import UPLOAD_CONTENT_TYPES, Storage, upload_key
 from faceswap.config import settings
 from faceswap.domain import ids
+from faceswap.domain.consent import InvalidConsent, parse_consent
 from faceswap.domain.errors import ApiError
 
 MAX_BODY_BYTES = 16 * 1024
@@ -39,6 +40,7 @@ class CreateSwapRequest:
     target_content_type: str = "image/jpeg"
     template_content_type: str = "image/jpeg"
     client_reference: str | None = None
+    consent: dict[str, Any] | None = None
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
@@ -62,7 +64,11 @@ class CreateSwapRequest:
                 reference.encode("utf-8")  # JSON can escape lone UTF-16 surrogates; stores and events cannot hold them
             except UnicodeEncodeError:
                 raise ApiError("VALIDATION_ERROR", "client_reference: must be valid Unicode text.") from None
-        return cls(**body)
+        try:
+            consent = parse_consent(body.get("consent"))
+        except InvalidConsent as error:
+            raise ApiError("VALIDATION_ERROR", str(error)) from None
+        return cls(**{**body, "consent": consent})
 
 
 def parse_create_request(raw_body: str | bytes | None, content_type: str | None) -> CreateSwapRequest:
@@ -106,6 +112,11 @@ class SwapService:
 
     # POST /v1/swaps
     def create(self, owner: str, request: CreateSwapRequest, idempotency_key: str | None) -> tuple[dict, bool]:
+        if self.config.require_consent_attestation and not request.consent:
+            raise ApiError(
+                "CONSENT_REQUIRED",
+                'This service requires a consent attestation: send "consent": {"attested": true, "reference": "..."}.',
+            )
         fingerprint = request.fingerprint()
         job_id = ids.job_id_for_idempotency_key(owner, idempotency_key) if idempotency_key else ids.new_job_id()
         inputs = {role: {"bucket": self.storage.bucket, "key": upload_key(job_id, role)} for role in ROLES}
@@ -117,6 +128,7 @@ class SwapService:
             status=AWAITING_UPLOAD,
             client_reference=request.client_reference,
             idempotency_fingerprint=fingerprint,
+            consent=request.consent,
         )
         replayed = not self.store.create(job)
         if replayed:
@@ -194,6 +206,8 @@ class SwapService:
             "polls": job.polls,
             "error": job.error if job.status == FAILED else None,
             "result": None,
+            "consent": job.consent,
+            "provenance": job.provenance,
         }
         if job.status == SUCCEEDED and job.result:
             url, expires_at = self.storage.presigned_download(
@@ -205,5 +219,6 @@ class SwapService:
                 "content_type": job.result["content_type"],
                 "size": job.result["size"],
                 "sha256": job.result["sha256"],
+                "provider_sha256": job.result.get("provider_sha256"),
             }
         return view
