@@ -13,6 +13,7 @@ from faceswap_client.api import FaceSwapApi
 from faceswap_client.auth import build_auth
 from faceswap_client.errors import CliError
 from faceswap_client.exit_codes import EXIT_CODE_HELP
+from faceswap_client.verify import add_verify_command, run_verify_command
 
 DEFAULT_API = "http://127.0.0.1:3000"
 DESCRIPTION = """\
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds between polls with --follow (default %(default)s)",
     )
+    add_verify_command(sub)
     return parser
 
 
@@ -155,6 +157,8 @@ def run(args: argparse.Namespace, console: commands.Console) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "verify":
+        return run_verify_command(args, sys.stdout, sys.stderr)
     console = commands.Console(out=sys.stdout, err=sys.stderr, as_json=args.json)
     try:
         return int(run(args, console))

@@ -218,3 +218,42 @@ def describe(report: VerifyReport) -> list[tuple[str, Any]]:
         ("job_id_prefix", report.job_id_prefix),
         ("consent_attested", (manifest.consent or {}).get("attested")),
     ]
+
+
+def add_verify_command(sub: Any) -> None:
+    """`faceswap verify FILE`: needs no API, no credentials, no network."""
+    import argparse
+
+    parser = sub.add_parser(
+        "verify",
+        help="check whether an image is labelled as AI-generated (C2PA, XMP, watermark)",
+        description=__doc__,
+        epilog=VERIFY_EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", type=Path, help="the JPEG or PNG image to check")
+    parser.add_argument(
+        "--trust-anchors", type=Path, metavar="PEM", help="CA certificate(s) the signer must chain to to be trusted"
+    )
+    parser.add_argument(
+        "--require-trusted", action="store_true", help="exit 11 when the signer does not chain to a trust anchor"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def run_verify_command(args: Any, out: Any, err: Any) -> int:
+    try:
+        anchors = args.trust_anchors.read_text() if args.trust_anchors else None
+        report = verify(args.file, trust_anchors_pem=anchors)
+    except (OSError, VerifyError) as error:
+        err.write(f"faceswap: {error}\n")
+        return int(VerifyExit.USAGE)
+    code = report.exit_code
+    if code == VerifyExit.VALID and args.require_trusted and not report.manifest.signer_trusted:
+        code = VerifyExit.UNTRUSTED
+    if args.json:
+        out.write(json.dumps({**report.as_dict(), "exit_code": int(code)}, indent=2) + "\n")
+    else:
+        for key, value in describe(report):
+            out.write(f"{key}={'' if value is None else str(value).lower() if isinstance(value, bool) else value}\n")
+    return int(code)
