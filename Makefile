@@ -76,6 +76,8 @@ build: tools
 bench: venv samples
 	# Dev-only: dlib's face descriptor for the engine's identity check (large; only the benchmark needs it).
 	$(BIN)/pip install -q -r requirements/bench.txt
+	# Dev-only comparison in the provenance benchmark; its metadata wants torch and opencv-python, which it does not need.
+	$(BIN)/pip install -q --no-deps invisible-watermark==0.2.0
 	$(BIN)/python -m bench
 
 soak: venv samples
