@@ -20,7 +20,6 @@ import importlib.util
 import io
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -212,10 +211,6 @@ def big_jpeg() -> bytes:
     return out.getvalue()
 
 
-def _rss_peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def labelling_budget() -> dict[str, float]:
     signing = credentials.parse(create_dev_credentials().secret_string())
     data = big_jpeg()
@@ -247,7 +242,7 @@ def labelling_budget() -> dict[str, float]:
 
 
 _RSS_CHILD = r"""
-import json, resource, sys
+import json, sys
 sys.path[:0] = sys.argv[1:3]
 from faceswap.provenance import credentials
 from faceswap.provenance.labelling import LabelRequest, label
@@ -255,10 +250,16 @@ from faceswap_local.dev_ca import create_dev_credentials
 signing = credentials.parse(create_dev_credentials().secret_string())
 data = open(sys.argv[3], "rb").read()
 request = LabelRequest("0123456789abcdef0123456789abcdef", "full", "ailabtools", {}, {})
-import numpy, c2pa, PIL.Image  # loaded before the baseline: the peak below is the labelling's own
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+label(data, "image/jpeg", request, lambda: signing)  # warm: imports and first-use allocations
+def status(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+with open("/proc/self/clear_refs", "w") as handle:
+    handle.write("5")  # reset the peak (VmHWM) to the current RSS
+before = status("VmRSS")
 label(data, "image/jpeg", request, lambda: signing)
-print(json.dumps({"added_mib": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024}))
+print(json.dumps({"added_mib": (status("VmHWM") - before) / 1024}))
 """
 
 
