@@ -26,6 +26,7 @@ from faceswap.domain.errors import ApiError, JobFailure
 from faceswap.provenance import DIGITAL_SOURCE_TYPE, credentials, watermark
 from faceswap.provenance.errors import ProvenanceTransientError
 from faceswap.provenance.labelling import LabelRequest, label
+from faceswap.usecases.intake import Intake
 from faceswap.usecases.swaps import CreateSwapRequest, SwapService
 from faceswap.usecases.workflow_steps import Steps
 from faceswap_client.cli import main as cli_main
@@ -33,7 +34,7 @@ from faceswap_client.verify import VerifyExit, verify_bytes
 from faceswap_local.dev_ca import create_dev_credentials, ensure_dev_credentials
 from PIL import Image
 
-from tests.unit.conftest import BUCKET, REGION
+from tests.unit.conftest import BUCKET, REGION, image_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2] / ".cache" / "samples"
 JOB_ID = "0123456789abcdef0123456789abcdef"
@@ -338,3 +339,33 @@ def test_api_requires_consent_when_configured_and_records_it(fake_aws, monkeypat
     with pytest.raises(ApiError) as caught:
         CreateSwapRequest.from_json_object({"consent": {"attested": False}})
     assert caught.value.code == "VALIDATION_ERROR"
+
+
+def test_drop_zone_and_eventbridge_carry_consent_and_are_refused_without_it_when_required(fake_aws, monkeypatch):
+    monkeypatch.setenv("REQUIRE_CONSENT_ATTESTATION", "true")
+    s3 = fake_aws.s3
+    s3.put_object(Bucket=BUCKET, Key="inbox/a/target.jpg", Body=image_bytes())
+    s3.put_object(
+        Bucket=BUCKET,
+        Key="inbox/a/template.jpg",
+        Body=image_bytes(color="blue"),
+        Metadata={"consent-attested": "true", "consent-reference": "batch-9"},
+    )
+    attested = Intake().handle_object(BUCKET, "inbox/a/template.jpg")
+    assert attested.action == "started"
+    assert JobStore().require(attested.job_id).consent == {"attested": True, "reference": "batch-9"}
+    s3.put_object(Bucket=BUCKET, Key="inbox/b/target.jpg", Body=image_bytes())
+    s3.put_object(Bucket=BUCKET, Key="inbox/b/template.jpg", Body=image_bytes(color="red"))
+    refused = Intake().handle_object(BUCKET, "inbox/b/template.jpg")
+    assert refused.action == "rejected" and refused.error_code == "CONSENT_REQUIRED"
+
+    refs = {role: {"bucket": BUCKET, "key": f"inbox/a/{role}.jpg"} for role in ("target", "template")}
+    with_consent = {"id": "ev-1", "detail": {**refs, "consent": {"attested": True}}}
+    outcome = Intake().handle_request_event(with_consent)
+    assert outcome.action == "started" and JobStore().require(outcome.job_id).consent == {"attested": True}
+    outcome = Intake().handle_request_event({"id": "ev-2", "detail": refs})
+    assert outcome.action == "rejected" and outcome.error_code == "CONSENT_REQUIRED"
+    outcome = Intake().handle_request_event({"id": "ev-3", "detail": {**refs, "consent": {"attested": "yes"}}})
+    assert outcome.action == "rejected" and outcome.error_code == "INVALID_REQUEST"
+    failed = [e["detail"]["error"]["code"] for e in fake_aws.emitted_events()]
+    assert sorted(failed) == ["CONSENT_REQUIRED", "CONSENT_REQUIRED", "INVALID_REQUEST"]
