@@ -18,6 +18,7 @@ API_ERROR_HINTS: dict[str, str] = {
     "UNSUPPORTED_MEDIA_TYPE": "only JPEG and PNG images (and JSON request bodies) are accepted",
     "VALIDATION_ERROR": "the API rejected a value of the request",
     "IDEMPOTENCY_KEY_REUSED": "this idempotency key was already used with different options; use a new key",
+    "CONSENT_REQUIRED": "this service requires a consent attestation with every job",
     "THROTTLED": "too many requests; wait a moment and retry",
     "INTERNAL_ERROR": "the service failed unexpectedly; retry later",
 }
@@ -45,6 +46,8 @@ JOB_ERROR_HINTS: dict[str, str] = {
     "RESULT_INVALID": "the provider's result was not a valid image",
     "RESULT_UNAVAILABLE": "the provider's result could not be downloaded; retry later",
     "INVALID_REQUEST": "the job request was malformed or pointed outside the application's bucket",
+    "PROVENANCE_FAILED": "the result could not be labelled as AI-generated (operator action needed)",
+    "CONSENT_REQUIRED": "this service requires a consent attestation with every job",
     "INTERNAL_ERROR": "the service failed unexpectedly",
 }
 

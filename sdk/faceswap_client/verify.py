@@ -15,10 +15,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from faceswap.provenance import watermark, xmp
-from faceswap.provenance.manifest import CONSENT_LABEL, JOB_LABEL
+# Light imports only: `faceswap --help` must stay fast (numpy, Pillow and c2pa load when a file is verified).
+from faceswap.provenance import CONSENT_LABEL, JOB_LABEL, xmp
+
+if TYPE_CHECKING:
+    from faceswap.provenance.watermark import Detection
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 _TAMPER_CODES = ("dataHash.mismatch", "boxesHash.mismatch", "bmffHash.mismatch", "collectionHash.mismatch")
@@ -168,10 +171,11 @@ def _manifest_report(store: dict[str, Any]) -> ManifestReport:
     return report
 
 
-def _watermark(data: bytes) -> watermark.Detection:
+def _watermark(data: bytes) -> Detection:
     import io
 
     import numpy as np
+    from faceswap.provenance import watermark
     from PIL import Image, ImageOps
 
     try:

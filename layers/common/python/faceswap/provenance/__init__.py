@@ -11,6 +11,9 @@ DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeW
 SERVICE_NAME = "faceswap-service"
 SERVICE_VERSION = "0.1.0"
 MODES = ("full", "metadata", "off")
+# Our own C2PA assertion labels (reverse-domain, as the specification asks of custom assertions).
+CONSENT_LABEL = "org.faceswap.consent"
+JOB_LABEL = "org.faceswap.job"
 
 
 def unlabelled_provenance() -> dict[str, bool | None]:

@@ -11,12 +11,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from faceswap.provenance import DIGITAL_SOURCE_TYPE, SERVICE_NAME, SERVICE_VERSION
+from faceswap.provenance import CONSENT_LABEL, DIGITAL_SOURCE_TYPE, JOB_LABEL, SERVICE_NAME, SERVICE_VERSION
 from faceswap.provenance.credentials import SigningCredentials
 from faceswap.provenance.errors import provenance_failure
 
-CONSENT_LABEL = "org.faceswap.consent"
-JOB_LABEL = "org.faceswap.job"
 _SETTINGS = {"builder": {"thumbnail": {"enabled": False}}}
 
 
