@@ -369,3 +369,15 @@ def test_drop_zone_and_eventbridge_carry_consent_and_are_refused_without_it_when
     assert outcome.action == "rejected" and outcome.error_code == "INVALID_REQUEST"
     failed = [e["detail"]["error"]["code"] for e in fake_aws.emitted_events()]
     assert sorted(failed) == ["CONSENT_REQUIRED", "CONSENT_REQUIRED", "INVALID_REQUEST"]
+
+
+def test_an_undecodable_or_oversized_result_is_refused_not_stored_unlabelled(signing, monkeypatch):
+    from faceswap.provenance import labelling
+
+    with pytest.raises(JobFailure) as caught:
+        label(b"\xff\xd8\xff\xe0 not a jpeg", "image/jpeg", request(), lambda: signing)
+    assert caught.value.error.code == "RESULT_INVALID"
+    monkeypatch.setattr(labelling, "MAX_LABEL_PIXELS", 1000)
+    with pytest.raises(JobFailure) as caught:
+        label(photo("JPEG"), "image/jpeg", request(), lambda: signing)
+    assert caught.value.error.code == "RESULT_INVALID" and "larger than" in caught.value.error.message

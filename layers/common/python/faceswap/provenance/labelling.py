@@ -29,6 +29,9 @@ DESCRIPTION = (
     "AI-generated composite: a face from one photo was swapped onto another photo by an AI model. "
     "Not a photograph of a real scene."
 )
+# The inputs' limit: the result of a swap has the target's size. A few copies of this many RGB pixels fit the
+# archive function's memory.
+MAX_LABEL_PIXELS = 4096 * 4096
 PNG_COMPRESS_LEVEL = 3  # zlib level: 6 (Pillow's default) doubles the encoding time for a few % smaller files
 
 
@@ -92,6 +95,12 @@ def _watermarked(data: bytes, content_type: str, payload: str) -> tuple[bytes, s
 
     try:
         source = Image.open(io.BytesIO(data))
+        if source.width * source.height > MAX_LABEL_PIXELS:
+            raise JobFailure(
+                "RESULT_INVALID",
+                f"The provider's result is {source.width}x{source.height}, larger than the {MAX_LABEL_PIXELS} pixels "
+                "this service labels (the inputs are limited to 4095 x 4095).",
+            )
         source.load()
     except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise JobFailure("RESULT_INVALID", f"The provider's result cannot be decoded: {error}") from error

@@ -38,6 +38,7 @@ SYNC_Z_THRESHOLD = 6.0
 # Resize factors tried by the detector, most likely first (1/0.5 undoes a 50 % downscale).
 SCALES = (1.0, 2.0, 1.5, 4 / 3, 1.25, 0.8, 0.75, 0.5)
 MIN_SIDE = TILE * 2
+BAND_ROWS = 256  # a multiple of CELL
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,10 @@ def _luminance(rgb: np.ndarray) -> np.ndarray:
 
 
 def embed(rgb: np.ndarray, payload: str, strength: float = STRENGTH) -> np.ndarray:
-    """The image (H x W x 3 uint8, or H x W) with the payload embedded; same shape and dtype."""
+    """The image (H x W x 3 uint8, or H x W) with the payload embedded; same shape and dtype.
+
+    Works in bands of rows, so that the memory beyond the input and the output stays small for any image size.
+    """
     if min(rgb.shape[:2]) < MIN_SIDE:
         raise ValueError(f"the image is smaller than {MIN_SIDE} px on a side; too small to watermark")
     key = _key()
@@ -121,30 +125,38 @@ def embed(rgb: np.ndarray, payload: str, strength: float = STRENGTH) -> np.ndarr
     cells = key.sync + key.data_sign * np.where(key.data_bit >= 0, bits[np.maximum(key.data_bit, 0)], 0.0)
     height, width = rgb.shape[:2]
     # Per cell, not per pixel: the texture gain and the pattern are both constant over a 4 x 4 cell, so the
-    # arithmetic runs on 1/16 of the pixels and only the final int16 delta is full size.
-    gain = _texture_gain(rgb, height, width)
+    # arithmetic runs on 1/16 of the pixels and only the final int16 delta of one band is full size.
+    gain = _texture_gain(rgb)
     rows, cols = gain.shape
     tiled = np.tile(cells.astype(np.float32), (-(-rows // CELLS), -(-cols // CELLS)))[:rows, :cols]
     delta_cells = np.rint(tiled * gain * strength).astype(np.int16)
-    delta = np.repeat(np.repeat(delta_cells, CELL, axis=0), CELL, axis=1)[:height, :width]
-    marked = rgb.astype(np.int16)
-    marked += delta[..., None] if rgb.ndim == 3 else delta
-    np.clip(marked, 0, 255, out=marked)
-    return marked.astype(np.uint8)
+    marked = np.empty_like(rgb)
+    for top in range(0, height, BAND_ROWS):
+        bottom = min(top + BAND_ROWS, height)
+        delta = np.repeat(np.repeat(delta_cells[top // CELL : -(-bottom // CELL)], CELL, axis=0), CELL, axis=1)
+        delta = delta[: bottom - top, :width]
+        band = rgb[top:bottom].astype(np.int16)
+        band += delta[..., None] if rgb.ndim == 3 else delta
+        np.clip(band, 0, 255, out=band)
+        marked[top:bottom] = band
+    return marked
 
 
-def _texture_gain(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+def _texture_gain(rgb: np.ndarray) -> np.ndarray:
     """Per cell: more pattern in busy areas, less (never none) in flat ones, where it would show."""
-    from PIL import Image
-
+    height, width = rgb.shape[:2]
     rows, cols = -(-height // CELL), -(-width // CELL)
-    image = Image.fromarray(rgb).convert("L") if rgb.ndim == 3 else Image.fromarray(rgb)
-    # Cell means (box reduce) of the luminance and of its square give each cell's standard deviation.
-    padded = image.crop((0, 0, cols * CELL, rows * CELL))
-    luma = np.asarray(padded, dtype=np.float32)
-    cell_mean = luma.reshape(rows, CELL, cols, CELL).mean(axis=(1, 3))
-    cell_sq = np.square(luma).reshape(rows, CELL, cols, CELL).mean(axis=(1, 3))
-    texture = np.sqrt(np.maximum(cell_sq - np.square(cell_mean), 0.0))
+    texture = np.zeros((rows, cols), dtype=np.float32)
+    for top in range(0, height, BAND_ROWS):
+        band = _luminance(rgb[top : top + BAND_ROWS])
+        # Pad to whole cells by repeating the edge, then each cell's standard deviation.
+        band = np.pad(band, ((0, -band.shape[0] % CELL), (0, cols * CELL - width)), mode="edge")
+        cell_rows = band.shape[0] // CELL
+        blocks = band.reshape(cell_rows, CELL, cols, CELL)
+        mean = blocks.mean(axis=(1, 3))
+        texture[top // CELL : top // CELL + cell_rows] = np.sqrt(
+            np.maximum(np.square(blocks).mean(axis=(1, 3)) - np.square(mean), 0.0)
+        )
     texture = _box_blur(texture, 1)
     return np.clip(texture / (float(texture.mean()) + 1e-6), 0.5, 2.0).astype(np.float32)
 
