@@ -120,7 +120,7 @@ def _watermarked(data: bytes, content_type: str, payload: str) -> tuple[bytes, s
     else:
         marked = watermark.embed(pixels, payload)
     out = io.BytesIO()
-    result = Image.fromarray(marked, mode=image.mode)
+    result = Image.fromarray(marked)  # uint8: L, RGB or RGBA from the shape, as decoded
     extra: dict[str, Any] = {"icc_profile": icc} if icc else {}
     if content_type == "image/jpeg":
         if quantization:

@@ -167,7 +167,7 @@ def detect(rgb: np.ndarray) -> Detection:
 
     luma = _luminance(rgb)
     best_z = 0.0
-    source = Image.fromarray(luma, mode="F")
+    source = Image.fromarray(luma.astype(np.float32))  # float32 -> mode "F"
     for scale in SCALES:
         height, width = round(luma.shape[0] * scale), round(luma.shape[1] * scale)
         if min(height, width) < MIN_SIDE:
