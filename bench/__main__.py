@@ -14,6 +14,7 @@ BENCHMARKS = [
     ("archive memory", "bench.archive_memory"),
     ("provenance labelling", "bench.provenance_bench"),
     ("local stack throughput and measured cost", "bench.stack_bench"),
+    ("webhook latency", "bench.webhook_latency"),
 ]
 
 

@@ -20,10 +20,11 @@ import tempfile
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -111,9 +112,10 @@ def _create_resources() -> None:
 
 
 def _processing_job() -> str:
-    from faceswap.adapters.job_table import PROCESSING, JobStore, new_job
+    from faceswap.adapters.job_table import JobStore, new_job
     from faceswap.domain import ids
     from faceswap.domain.clock import iso
+    from faceswap.domain.job import PROCESSING
 
     job_id = ids.new_job_id()
     inputs = {role: {"bucket": BUCKET, "key": f"uploads/{job_id}/{role}"} for role in ("target", "template")}
@@ -123,14 +125,14 @@ def _processing_job() -> str:
     return job_id
 
 
-def _measure(action: object) -> tuple[int, int, bool]:
+def _measure(action: Callable[[], object]) -> tuple[int, int, bool]:
     """(tracemalloc peak above the start, peak RSS growth, whether the RSS peak could be reset)."""
     tracemalloc.start()
     tracemalloc.reset_peak()
     start_traced, _ = tracemalloc.get_traced_memory()
     reset = _reset_peak_rss()
     rss_before = _proc_status("VmHWM") if reset else _proc_status("VmRSS")
-    action()  # type: ignore[operator]
+    action()
     _, peak_traced = tracemalloc.get_traced_memory()
     rss_peak = _proc_status("VmHWM")
     tracemalloc.stop()
@@ -192,7 +194,7 @@ def run() -> dict[str, object]:
             Steps().archive(_processing_job(), url)
         job_id = _processing_job()
         with result_server(RESULT_BYTES) as url:
-            outcome: dict[str, object] = {}
+            outcome: dict[str, Any] = {}
             archive_traced, archive_rss, reset = _measure(lambda: outcome.update(Steps().archive(job_id, url)))
         result = outcome.get("result") or {}
         with tempfile.TemporaryFile() as source:

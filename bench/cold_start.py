@@ -181,7 +181,7 @@ def main() -> int:
     if layer_built.is_dir():
         layer_note = f"measured from `{layer_built.relative_to(ROOT)}`"
         layer_size = tree_size(layer_built)
-        deps_size, deps = 0, []
+        deps_size, deps = 0, list[str]()
     else:
         deps_size, deps = installed_size(_requirement_names())
         layer_size = tree_size(LAYER) + deps_size

@@ -27,8 +27,8 @@ RESULTS = ROOT / "bench" / "results" / "cost.md"
 
 # -- prices (us-east-1, on-demand, free tiers ignored) ------------------------------------------------------------
 PRICES_SOURCE = (
-    "the research notes on SAM conventions, section 2 (AWS pricing pages and third-party copies, "
-    "research snapshot of 2026; the AWS pages carry no date of their own), except DynamoDB"
+    "the AWS pricing pages for Lambda (arm64), Step Functions Standard, S3, EventBridge and CloudWatch "
+    "(us-east-1, as read in 2026; the pages carry no date of their own), except DynamoDB"
 )
 PRICE_DATE = "2026 (research snapshot); DynamoDB on-demand prices as cut on 2024-11-01"
 SFN_PER_TRANSITION = 0.025 / 1000
@@ -42,7 +42,15 @@ EVENTBRIDGE_PER_EVENT = 1.00 / 1_000_000  # custom events, per 64 KB chunk
 # 2024-11-01) and airbyte.com's DynamoDB pricing page: $0.625 per million WRU, $0.125 per million RRU.
 DYNAMODB_PER_WRU = 0.625 / 1_000_000
 DYNAMODB_PER_RRU = 0.125 / 1_000_000
+# Not in the reference either (AWS pricing pages as of 2026): SQS standard queue requests, Secrets Manager API calls
+# and secrets, CloudWatch Logs ingestion, data transfer out to the internet (first 10 TB tier).
+SQS_PER_REQUEST = 0.40 / 1_000_000  # per 64 KB chunk
+SECRETS_MANAGER_PER_CALL = 0.05 / 10_000
+SECRETS_MANAGER_PER_SECRET_MONTH = 0.40
+LOGS_INGESTION_PER_GB = 0.50
+EGRESS_PER_GB = 0.09
 PROVIDER_PRICE_PER_SWAP = 0.0135  # AILabTools AI Face Swap: 5 credits
+WEBHOOK_TARGET_PER_1000_JOBS = 0.02  # webhooks may add at most this much per 1,000 jobs
 OVERHEAD_TARGET = 0.02  # our AWS overhead must stay under 2 % of the provider's price
 
 
@@ -105,7 +113,6 @@ def _load_asl() -> dict[str, Any]:
 
 
 FIXED_TRANSITIONS, TRANSITIONS_PER_INVOCATION = asl_transition_counts(_load_asl())
-TRANSITIONS_PER_POLL = TRANSITIONS_PER_INVOCATION  # the old name: before inline polling, one poll per invocation
 
 
 def success_transitions(query_invocations_per_job: float) -> float:
@@ -123,7 +130,7 @@ def _any_tag(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
         return loader.construct_scalar(node)
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node)
-    return loader.construct_mapping(node)  # type: ignore[arg-type]
+    return loader.construct_mapping(node)
 
 
 _CfnLoader.add_multi_constructor("!", _any_tag)
@@ -139,7 +146,8 @@ def template_memory_mb(path: Path = TEMPLATE_PATH) -> dict[str, int]:
     default = int(template.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
     memory: dict[str, int] = {}
     for resource in template.get("Resources", {}).values():
-        if resource.get("Type") != "AWS::Serverless::Function":
+        # Fn::ForEach loops (lists) generate log groups and alarms only, never functions.
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
             continue
         properties = resource.get("Properties", {})
         name = str(properties.get("CodeUri", "")).rstrip("/").split("/")[-1]
@@ -284,11 +292,6 @@ def max_invocations_within_target(
     return low
 
 
-def max_polls_within_target(requests: JobRequests | None = None) -> float:
-    """The largest polls/job within the target with one Query invocation per poll (no inline polling)."""
-    return max_invocations_within_target(requests=requests)
-
-
 def marginal_costs() -> dict[str, float]:
     """$ per 1,000 jobs of one more Query invocation (its transitions, request and first poll), one more inline
     poll (its DynamoDB write; its round trip is in the inline seconds) and one more inline second."""
@@ -301,6 +304,101 @@ def marginal_costs() -> dict[str, float]:
         ).total
         - base,
     }
+
+
+# -- webhooks and the owner index -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WebhookProfile:
+    """Per finished job with a webhook. Every terminal event is queued (the rule cannot see whether the job has a
+    webhook), so jobs without one pay the queue and a short invocation too; this models the dearer case."""
+
+    attempts: float = 1.1  # one delivery plus 10 % of receivers failing once (each retry is one more attempt)
+    duration_ms: float = 250  # warm: read the job, presign, sign, one POST to a receiver nearby, two updates
+    memory_mb: int = 256
+    # SQS: EventBridge's SendMessage, then per attempt a ReceiveMessage; per retry a ChangeMessageVisibility;
+    # one DeleteMessage at the end.
+    sqs_requests_fixed: float = 2
+    sqs_requests_per_attempt: float = 1
+    sqs_requests_per_retry: float = 1
+    dynamodb_reads_per_attempt: float = 1  # GetItem (item under 4 KB: 1 RRU)
+    dynamodb_writes_per_attempt: float = 2  # claim + record
+    wru_per_write: int = 4  # a 1-2 KB item, written to the table and again to the owner index (projection ALL)
+    # GetSecretValue: cached 5 minutes per sandbox; at low traffic nearly every delivery finds the cache expired.
+    secret_calls: float = 1
+    log_bytes_per_attempt: int = 1200  # one JSON line per attempt plus the platform's START/END/REPORT lines
+    bytes_out_per_attempt: int = 3000  # request line, headers with signatures, body (about 1.5 KB)
+
+
+def webhook_cost_per_1000_jobs(profile: WebhookProfile | None = None) -> CostBreakdown:
+    """What signed webhooks add per 1,000 jobs (EventBridge's delivery to the queue is free: PutEvents is billed once,
+    already counted in the job's cost)."""
+    p = profile or WebhookProfile()
+    jobs = 1000
+    retries = max(0.0, p.attempts - 1)
+    sqs = p.sqs_requests_fixed + p.sqs_requests_per_attempt * p.attempts + p.sqs_requests_per_retry * retries
+    costs = CostBreakdown()
+    costs.lines["SQS requests"] = jobs * sqs * SQS_PER_REQUEST
+    costs.lines["Lambda webhook requests"] = jobs * p.attempts * LAMBDA_PER_REQUEST
+    gb_seconds = p.memory_mb / 1024 * p.duration_ms / 1000 * p.attempts
+    costs.lines["Lambda webhook GB-s"] = jobs * gb_seconds * LAMBDA_ARM64_PER_GB_SECOND
+    costs.lines["DynamoDB reads"] = jobs * p.dynamodb_reads_per_attempt * p.attempts * DYNAMODB_PER_RRU
+    writes = p.dynamodb_writes_per_attempt * p.attempts * p.wru_per_write
+    costs.lines["DynamoDB writes (table + index)"] = jobs * writes * DYNAMODB_PER_WRU
+    costs.lines["Secrets Manager GetSecretValue"] = jobs * p.secret_calls * SECRETS_MANAGER_PER_CALL
+    costs.lines["CloudWatch Logs"] = jobs * p.attempts * p.log_bytes_per_attempt / 1e9 * LOGS_INGESTION_PER_GB
+    costs.lines["data transfer out"] = jobs * p.attempts * p.bytes_out_per_attempt / 1e9 * EGRESS_PER_GB
+    return costs
+
+
+def owner_index_cost_per_1000_jobs(requests: JobRequests | None = None, query_invocations: float = 3.0) -> float:
+    """The owner index (listing) repeats every write of a job item (projection ALL): the job's writes once more."""
+    requests = requests or JobRequests()
+    writes = requests.dynamodb_writes_fixed + requests.dynamodb_writes_per_query_invocation * query_invocations
+    return 1000 * writes * requests.wru_per_write * DYNAMODB_PER_WRU
+
+
+def attempts_until_budget() -> int:
+    """Attempts a delivery makes before it gives up, with the template's retry settings and average jitter."""
+    from faceswap.domain.webhooks import RetryPolicy
+
+    policy, elapsed, attempts = RetryPolicy(), 0.0, 1
+    while policy.should_retry(0.0, elapsed):
+        elapsed += policy.delay_seconds(attempts, lambda: 0.5)
+        attempts += 1
+    return attempts
+
+
+def webhook_lines() -> list[str]:
+    costs = webhook_cost_per_1000_jobs()
+    profile = WebhookProfile()
+    day = attempts_until_budget()
+    verdict = "within" if costs.total < WEBHOOK_TARGET_PER_1000_JOBS else "OVER"
+    lines = [
+        "## Webhooks",
+        "",
+        f"Per job with a webhook ({profile.attempts:g} attempts on average, {profile.memory_mb} MB, "
+        f"{profile.duration_ms:g} ms per attempt; SQS ${SQS_PER_REQUEST * 1e6:.2f}/million requests, Secrets Manager "
+        f"${SECRETS_MANAGER_PER_CALL * 1e4:.2f}/10,000 calls, Logs ${LOGS_INGESTION_PER_GB:.2f}/GB, egress "
+        f"${EGRESS_PER_GB:.2f}/GB):",
+        "",
+        "| item (per 1,000 jobs) | cost |",
+        "|---|---:|",
+        *[f"| {label} | ${value:.5f} |" for label, value in costs.lines.items()],
+        f"| **total** | **${costs.total:.4f}** |",
+        "",
+        f"Target: under ${WEBHOOK_TARGET_PER_1000_JOBS:.2f} per 1,000 jobs: **{verdict}**. A receiver that is down "
+        f"for the whole retry budget costs {day:g} attempts instead of {profile.attempts:g} for its jobs (about "
+        f"${webhook_cost_per_1000_jobs(WebhookProfile(attempts=day)).total:.3f} per 1,000 such jobs).",
+        "",
+        "Fixed per month, whatever the volume: two secrets (signing, cursor key) "
+        f"${2 * SECRETS_MANAGER_PER_SECRET_MONTH:.2f}; the event source mapping's idle long polls (about 15 "
+        "ReceiveMessage a minute) "
+        f"${15 * 60 * 24 * 30 * SQS_PER_REQUEST:.2f}.",
+        "",
+        f"Listing: the owner index repeats each job's writes, about ${owner_index_cost_per_1000_jobs():.4f} per 1,000 "
+        "jobs (3 Query invocations); a listing page costs one Query (0.5 RRU per 4 KB read, eventually consistent).",
+    ]
+    return lines
 
 
 # -- report -------------------------------------------------------------------------------------------------------
@@ -409,9 +507,11 @@ def main() -> int:
         "",
         "Not modelled: CloudWatch Logs ingestion, X-Ray traces, Secrets Manager calls (the key is cached per "
         "container), S3 storage and egress, retries, failed jobs.",
+        "",
+        *webhook_lines(),
     ]
     publish(RESULTS, lines)
-    return 0
+    return 0 if webhook_cost_per_1000_jobs().total < WEBHOOK_TARGET_PER_1000_JOBS else 1
 
 
 if __name__ == "__main__":

@@ -12,18 +12,28 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from bench.report import publish
 
+if TYPE_CHECKING:
+    from faceengine import SwapOptions
+    from faceengine.options import Blend, Warp
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = REPO_ROOT / ".cache" / "samples"
 RESULTS = REPO_ROOT / "bench" / "results" / "engine.md"
 SAMPLE_NAMES = ("astronaut.png", "grace_hopper.jpg", "camera.png")
-MODES = (("similarity", "seamless"), ("similarity", "alpha"), ("delaunay", "seamless"), ("delaunay", "alpha"))
-DEFAULT_MODE = ("similarity", "seamless")
+MODES: tuple[tuple[Warp, Blend], ...] = (
+    ("similarity", "seamless"),
+    ("similarity", "alpha"),
+    ("delaunay", "seamless"),
+    ("delaunay", "alpha"),
+)
+DEFAULT_MODE: tuple[Warp, Blend] = ("similarity", "seamless")
 TARGETS_MS = {"512": 50.0, "2048": 250.0}
 REPEATS = 9
 IDENTITY_THRESHOLD = 0.6
@@ -47,8 +57,8 @@ def _inputs() -> dict[str, tuple[bytes, bytes]]:
     """512 px: the sample photos as they are. ~2048 px: the same photos upscaled, as JPEG (a camera photo)."""
     target = (SAMPLES / "astronaut.png").read_bytes()
     template = (SAMPLES / "grace_hopper.jpg").read_bytes()
-    target_image = cv2.imdecode(np.frombuffer(target, np.uint8), cv2.IMREAD_COLOR)
-    template_image = cv2.imdecode(np.frombuffer(template, np.uint8), cv2.IMREAD_COLOR)
+    target_image = _decode(target)
+    template_image = _decode(template)
     big_target = cv2.resize(target_image, (2048, 2048), interpolation=cv2.INTER_CUBIC)
     big_template = cv2.resize(template_image, (1748, 2048), interpolation=cv2.INTER_CUBIC)
     return {
@@ -58,7 +68,14 @@ def _inputs() -> dict[str, tuple[bytes, bytes]]:
     }
 
 
-def _time_swaps(target: bytes, template: bytes, options: object) -> tuple[float, float, float, dict[str, float]]:
+def _decode(data: bytes) -> np.ndarray:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError("not an image OpenCV can decode")
+    return image
+
+
+def _time_swaps(target: bytes, template: bytes, options: SwapOptions) -> tuple[float, float, float, dict[str, float]]:
     """Median and best wall time, median CPU time (all threads of this process) in ms, and the last stage timings."""
     from faceengine import swap
 
@@ -156,7 +173,7 @@ def _identity_section() -> list[str]:
     encoder = dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
 
     def descriptor(data: bytes) -> np.ndarray:
-        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        bgr = _decode(data)
         rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         found = detector(rgb, 1)
         if found:

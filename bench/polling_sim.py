@@ -1,7 +1,7 @@
 """Benchmark 1: the adaptive polling policy, with and without inline polling, against the provider's fixed 5 s loop.
 
 Replays 10,000 jobs per distribution (seeded) through the real `faceswap.domain.polling.PollPolicy`, with the typical
-completion time learned by the real `faceswap.adapters.latency_store.LatencyEstimate` from what the system records (the
+completion time learned by the real `faceswap.domain.latency.LatencyEstimate` from what the system records (the
 elapsed time at the poll that saw success and at the poll before it), and through the fixed loop.
 
 The workflow's loop is Wait -> Query -> CheckProgress (3 transitions per Query invocation). With inline polling one
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from faceswap.adapters.latency_store import LatencyEstimate
+from faceswap.domain.latency import LatencyEstimate
 from faceswap.domain.polling import PollPolicy
 
 from bench import cost_model

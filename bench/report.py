@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-
 
 def publish(path: Path, lines: list[str]) -> str:
     text = "\n".join(lines).rstrip("\n") + "\n"

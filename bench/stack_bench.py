@@ -70,29 +70,31 @@ def run(jobs: int = 100, time_scale: float = 0.05) -> str:
     )
     with OfflineStack(options) as stack:
         token = stack.auth.mint("bench")
+        cloud = stack.cloud
+        assert cloud is not None  # the stack is up inside the with block
         # Phase 1: a few jobs one at a time. Each Lambda sandbox has a CPU to itself, so these uncontended handler
         # durations (not the ones measured under 100-way contention below) are what the cost model bills.
         for _ in range(SEQUENTIAL_JOBS):
             stack.wait_for_terminal_event(_one_job(stack, token, target, template), timeout=120)
         solo: dict[str, list[float]] = defaultdict(list)
-        for record in stack.cloud.invocations:
+        for record in cloud.invocations:
             solo[record.function].append((record.ended - record.started) * 1000)
-        already = len(stack.cloud.invocations)
+        already = len(cloud.invocations)
         swap_ms.clear()
         began = time.monotonic()
         with ThreadPoolExecutor(max_workers=16) as pool:
             job_ids = list(pool.map(lambda _: _one_job(stack, token, target, template), range(jobs)))
         submitted = time.monotonic() - began
-        outcomes = Counter()
+        outcomes: Counter[str] = Counter()
         for job_id in job_ids:
             event = stack.wait_for_terminal_event(job_id, timeout=600)
             outcomes[event["detail-type"]] += 1
         wall = time.monotonic() - began
-        histories = {job_id: stack.cloud.execution_history(job_id) for job_id in job_ids}
+        histories = {job_id: cloud.execution_history(job_id) for job_id in job_ids}
         durations: dict[str, list[float]] = defaultdict(list)
-        for record in stack.cloud.invocations[already:]:
+        for record in cloud.invocations[already:]:
             durations[record.function].append((record.ended - record.started) * 1000)
-        polls = [int(stack.job_record(job_id)["polls"]) for job_id in job_ids]
+        polls = [int((stack.job_record(job_id) or {})["polls"]) for job_id in job_ids]
     transitions = [transitions_of(h) for h in histories.values()]
     rate = jobs / wall * 60
     lines = [

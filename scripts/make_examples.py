@@ -41,15 +41,22 @@ EXAMPLES = (
 )
 
 
-def _panel(data: bytes) -> np.ndarray:
+def _decode(data: bytes) -> np.ndarray:
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError("not an image OpenCV can decode")
+    return image
+
+
+def _panel(data: bytes) -> np.ndarray:
+    image = _decode(data)
     scale = PANEL_HEIGHT / image.shape[0]
     return cv2.resize(image, (round(image.shape[1] * scale), PANEL_HEIGHT), interpolation=cv2.INTER_AREA)
 
 
 def _close_up(data: bytes, region: list[int]) -> np.ndarray:
     """A square crop around the swapped face, scaled to the panel height."""
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    image = _decode(data)
     x, y, width, height = region
     side = round(max(width, height) * 1.1)
     centre_x, centre_y = x + width // 2, y + height // 2

@@ -23,7 +23,9 @@ class FaceLandmarks:
 
 def _crop_matrix(centre: np.ndarray, size: float, angle: float, out: int) -> np.ndarray:
     """Affine matrix mapping image pixels into an out x out crop, rotated so the eyes are level."""
-    matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), math.degrees(angle), out / size)
+    matrix = np.asarray(
+        cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), math.degrees(angle), out / size), np.float64
+    )
     matrix[:, 2] += out / 2 - centre
     return matrix
 

@@ -57,7 +57,7 @@ def _triangles(points: np.ndarray) -> np.ndarray:
     high = np.ceil(points.max(axis=0)) + 2
     subdivision = cv2.Subdiv2D((int(low[0]), int(low[1]), int(high[0] - low[0]) + 1, int(high[1] - low[1]) + 1))
     subdivision.insert([(float(x), float(y)) for x, y in points])
-    corners = subdivision.getTriangleList().reshape(-1, 3, 2).astype(np.float32)
+    corners = np.asarray(subdivision.getTriangleList()).reshape(-1, 3, 2).astype(np.float32)
     # Subdiv2D hands back the inserted coordinates exactly, so a lookup finds each vertex's index.
     index_of = {(float(x), float(y)): number for number, (x, y) in enumerate(points)}
     triangles = [[index_of.get((float(x), float(y)), -1) for x, y in triangle] for triangle in corners]
@@ -96,8 +96,8 @@ def delaunay_warp(template: np.ndarray, template_points: np.ndarray, target_poin
     map_y = xs * chosen[..., 0, 1] + ys * chosen[..., 1, 1] + chosen[..., 2, 1]
     if scale < 1.0:
         # Pixel centres: a map pixel at (x, y) sits at ((x + 0.5) / scale - 0.5) in the ROI; resize does the same.
-        map_x = cv2.resize(map_x, (roi.width, roi.height), interpolation=cv2.INTER_LINEAR)
-        map_y = cv2.resize(map_y, (roi.width, roi.height), interpolation=cv2.INTER_LINEAR)
+        map_x = np.asarray(cv2.resize(map_x, (roi.width, roi.height), interpolation=cv2.INTER_LINEAR), np.float32)
+        map_y = np.asarray(cv2.resize(map_y, (roi.width, roi.height), interpolation=cv2.INTER_LINEAR), np.float32)
     pixels = cv2.remap(template, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     mouth = [index for index in range(len(target_local)) if index in INNER_LIPS]
     mouth_hole = cv2.convexHull(target_local[mouth].astype(np.float32)).reshape(-1, 2)

@@ -1,4 +1,4 @@
-"""HTTP API: create a swap job with upload forms, read it, start it, delete it (routes under /v1)."""
+"""HTTP API: create a swap job with upload forms, list, read, start and delete jobs, redeliver a webhook (/v1)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ app = APIGatewayHttpResolver()
 
 # Path patterns and the methods they allow: an unknown method on a known path is a 405, not a 404.
 _ROUTES = [
-    (re.compile(r"^/v1/swaps/?$"), ("POST",)),
+    (re.compile(r"^/v1/swaps/?$"), ("GET", "POST")),
     (re.compile(r"^/v1/swaps/[^/]+/?$"), ("GET", "DELETE")),
     (re.compile(r"^/v1/swaps/[^/]+/start/?$"), ("POST",)),
+    (re.compile(r"^/v1/swaps/[^/]+/webhook/redeliver/?$"), ("POST",)),
 ]
 _service: SwapService | None = None
 
@@ -36,7 +37,7 @@ def service() -> SwapService:
     return _service
 
 
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
     return Response(status, content_types.APPLICATION_JSON, json.dumps(body), headers=headers or {})
 
 
@@ -55,7 +56,7 @@ def _owner() -> str:
 
 
 @app.post("/v1/swaps")
-def create_swap() -> Response:
+def create_swap() -> Response[str]:
     owner = _owner()
     headers = app.current_event.headers
     request = parse_create_request(_raw_body(), headers.get("content-type"))
@@ -71,22 +72,36 @@ def create_swap() -> Response:
     return _json(201, view, extra)
 
 
+@app.get("/v1/swaps")
+def list_swaps() -> Response[str]:
+    params = app.current_event.query_string_parameters or {}
+    return _json(200, service().list(_owner(), dict(params)))
+
+
 @app.get("/v1/swaps/<job_id>")
-def get_swap(job_id: str) -> Response:
+def get_swap(job_id: str) -> Response[str]:
     logger.append_keys(job_id=job_id)
     return _json(200, service().get(_owner(), job_id))
 
 
 @app.post("/v1/swaps/<job_id>/start")
-def start_swap(job_id: str) -> Response:
+def start_swap(job_id: str) -> Response[str]:
     logger.append_keys(job_id=job_id)
     view = service().start(_owner(), job_id)
     logger.info("job start requested", extra={"status": view["status"]})
     return _json(202, view)
 
 
+@app.post("/v1/swaps/<job_id>/webhook/redeliver")
+def redeliver_webhook(job_id: str) -> Response[str]:
+    logger.append_keys(job_id=job_id)
+    view = service().redeliver_webhook(_owner(), job_id)
+    logger.info("webhook redelivery requested")
+    return _json(202, view)
+
+
 @app.delete("/v1/swaps/<job_id>")
-def delete_swap(job_id: str) -> Response:
+def delete_swap(job_id: str) -> Response[str]:
     logger.append_keys(job_id=job_id)
     view = service().delete(_owner(), job_id)
     logger.info("job deleted")
@@ -94,7 +109,7 @@ def delete_swap(job_id: str) -> Response:
 
 
 @app.not_found
-def not_found(_: Exception) -> Response:
+def not_found(_: Exception) -> Response[str]:
     path = app.current_event.path
     for pattern, methods in _ROUTES:
         if pattern.match(path):
@@ -107,17 +122,20 @@ def not_found(_: Exception) -> Response:
     return api_error(ApiError("ROUTE_NOT_FOUND", "No such route."))
 
 
-@app.exception_handler(ApiError)
-def api_error(error: ApiError) -> Response:
+def api_error(error: ApiError) -> Response[str]:
     if error.status >= 500:
         logger.error("request failed", extra={"code": error.code})
     return _json(error.status, {"error": {"code": error.code, "message": error.message}}, error.headers)
 
 
-@app.exception_handler(Exception)
-def unexpected_error(error: Exception) -> Response:
+def unexpected_error(error: Exception) -> Response[str]:
     logger.exception("unexpected error")
     return _json(500, {"error": {"code": "INTERNAL_ERROR", "message": "An internal error occurred."}})
+
+
+# Registered by call, not as decorators, so the functions keep their types (Powertools' decorator is untyped).
+app.exception_handler(ApiError)(api_error)
+app.exception_handler(Exception)(unexpected_error)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -19,7 +19,7 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     job_id = job_id_of(event)
     logger.append_keys(job_id=job_id)
-    outcome = Steps().archive(job_id, str(event.get("result_url") or ""))
+    outcome = Steps().archive(job_id, str(event.get("result_url") or ""), context.get_remaining_time_in_millis)
     logger.info("archived", extra={"status": outcome["status"], "key": (outcome["result"] or {}).get("key")})
     if "metrics" in outcome:  # this attempt finished the job; a repeated step only re-announces it
         metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=1)

@@ -145,7 +145,7 @@ def run(out: Path, target: Path, template: Path, *, time_scale: float = 0.1, tim
         )
     print(f"\nResult: {out / f'result.{extension}'} ({len(result)} bytes, sha256 {job['result']['sha256']})")
     print(f"Side by side: {out / 'side_by_side.jpg'}; events: {out / 'events.jsonl'}")
-    from faceswap_client.verify import describe, verify_bytes
+    from faceswap_client.verification import describe, verify_bytes
 
     report = verify_bytes(result, name=str(out / f"result.{extension}"))
     print("\nVerification (faceswap verify):")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from faceswap_local.emulator import EmulatorConfig
-from faceswap_local.stack import REPO, OfflineStack, StackOptions
+from faceswap_local.stack import REPO, OfflineStack, StackOptions, new_webhook_secret
 
 _print_lock = threading.Lock()
 
@@ -52,6 +52,19 @@ def event_line(event: dict[str, Any]) -> None:
     )
 
 
+def load_or_create_webhook_secret(path: Path) -> str:
+    """The local signing secret: the same across runs, so a receiver started from the docs keeps verifying."""
+    if path.exists():
+        value = path.read_text().strip()
+        if value:
+            return value
+    value = new_webhook_secret()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="faceswap-local serve", description=__doc__)
     parser.add_argument("--port", type=int, default=3000)
@@ -59,9 +72,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--processing-seconds", type=float, default=3.0, help="emulated provider processing time")
     parser.add_argument("--events-file", type=Path, default=REPO / "out" / "events.jsonl")
     parser.add_argument("--token-file", type=Path, default=REPO / "out" / "local-token.txt")
+    parser.add_argument(
+        "--webhook-secret-file",
+        type=Path,
+        default=REPO / "out" / "local" / "webhook-secret.txt",
+        help="the webhook signing secret (whsec_...): kept across runs, created when missing",
+    )
     args = parser.parse_args(argv)
 
+    webhook_secret = load_or_create_webhook_secret(args.webhook_secret_file)
     options = StackOptions(
+        webhook_secret=webhook_secret,
         time_scale=args.time_scale,
         gateway_port=args.port,
         emulator=EmulatorConfig(queued_seconds=0.5, processing_seconds=args.processing_seconds),
@@ -85,6 +106,7 @@ def main(argv: list[str]) -> int:
         say(f"Events          GET {stack.api_url}/local/events?after=0, and {args.events_file}")
         say(f"Bearer token    written to {args.token_file}:  export FACESWAP_TOKEN=$(cat {args.token_file})")
         say(f"SigV4 user      AWS_ACCESS_KEY_ID={access_key} AWS_SECRET_ACCESS_KEY={secret_key}")
+        say(f"Webhooks        signing secret in {args.webhook_secret_file} (verify deliveries with it)")
         say(f"Try:            faceswap swap TARGET TEMPLATE -o out/result.jpg --api {stack.api_url}")
         say("Ready. Ctrl-C stops.")
         stopping.wait()

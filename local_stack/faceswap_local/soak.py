@@ -536,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _labelled(body: bytes, job_id: str) -> bool:
-    from faceswap_client.verify import verify_bytes
+    from faceswap_client.verification import verify_bytes
 
     report = verify_bytes(body)
     return report.manifest.state == "valid" and report.manifest.job_id == job_id and report.watermark_found

@@ -3,9 +3,11 @@ resources in moto with the real state machine and handlers, the HTTP API gateway
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
 API_ROUTES = [
     "POST /v1/swaps",
+    "GET /v1/swaps",
+    "POST /v1/swaps/{job_id}/webhook/redeliver",
     "GET /v1/swaps/{job_id}",
     "DELETE /v1/swaps/{job_id}",
     "POST /v1/swaps/{job_id}/start",
@@ -42,8 +46,16 @@ class StackOptions:
     events_file: Path | None = None
     on_event: Callable[[dict[str, Any]], None] | None = None
     parameter_overrides: dict[str, str] = field(default_factory=dict)
+    # Function settings on top of the template's (e.g. WEBHOOK_RETRY_* to compress the webhook retry clock).
+    env_overrides: dict[str, str] = field(default_factory=dict)
+    webhook_secret: str | None = None  # whsec_...; None: a fresh one per stack (see OfflineStack.webhook_secret)
+
     # Where the C2PA dev CA and signing certificate are kept (default: beside events_file, else .cache/c2pa-dev).
     state_dir: Path | None = None
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
 class EventLog:
@@ -113,6 +125,7 @@ class OfflineStack:
         self.auth = LocalAuth()
         self.events: EventLog | None = None
         self.api_url = ""
+        self.webhook_secret = self.options.webhook_secret or new_webhook_secret()
 
     def start(self) -> OfflineStack:
         options = self.options
@@ -137,9 +150,16 @@ class OfflineStack:
             env_overrides={
                 # The emulator serves results over http on 127.0.0.1, which production refuses.
                 "ALLOW_INSECURE_RESULT_URLS": "true",
+                # Webhook receivers on this machine (http://127.0.0.1:PORT), which production refuses.
+                "ALLOW_INSECURE_WEBHOOK_URLS": "true",
                 "POWERTOOLS_TRACE_DISABLED": "true",
+                **options.env_overrides,
             },
-            secret_values={"ProviderApiKeySecret": api_key, "ProvenanceSigningSecret": signing.secret_string()},
+            secret_values={
+                "ProviderApiKeySecret": api_key,
+                "WebhookSigningSecret": self.webhook_secret,
+                "ProvenanceSigningSecret": signing.secret_string(),
+            },
             time_scale=options.time_scale,
             log_sink=options.log_sink,
         )

@@ -1,4 +1,7 @@
-"""Request authentication: a bearer token (JWT authorizer) or AWS SigV4 for `execute-api` (IAM authorizer)."""
+"""Request authentication: a bearer token (JWT authorizer) or AWS SigV4 for `execute-api` (IAM authorizer).
+
+Both are `requests` auth objects: pass one as `Client(api_url, auth=...)`.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.auth import AuthBase
 
-from faceswap_client.errors import CliError
-from faceswap_client.exit_codes import ExitCode
+from faceswap_client.errors import CredentialsError
 
 if TYPE_CHECKING:
     from botocore.credentials import Credentials
@@ -24,6 +26,8 @@ SIGNATURE_HEADERS = ("Authorization", "X-Amz-Date", "X-Amz-Security-Token")
 
 
 class BearerAuth(AuthBase):
+    """Sends `Authorization: Bearer <token>` (an API behind a JWT authorizer, or the local stack's token)."""
+
     def __init__(self, token: str) -> None:
         self.token = token
 
@@ -33,12 +37,23 @@ class BearerAuth(AuthBase):
 
 
 class SigV4Auth(AuthBase):
-    """Signs each request with botocore's SigV4 signer (imported lazily: the client works without botocore)."""
+    """Signs each request with botocore's SigV4 signer (imported lazily: the client works without botocore).
+
+    `credentials` are botocore credentials; refreshable ones (SSO, assumed roles, instance roles) are refreshed as
+    they expire. Most callers use `SigV4Auth.from_aws_chain(api_url)`.
+    """
 
     def __init__(self, credentials: Credentials, region: str, service: str = "execute-api") -> None:
         self.credentials = credentials
         self.region = region
         self.service = service
+
+    @classmethod
+    def from_aws_chain(cls, api_url: str, *, region: str | None = None, profile: str | None = None) -> SigV4Auth:
+        """Credentials from the AWS chain (environment, `profile` or AWS_PROFILE, config files, SSO, instance or
+        container role); the region is `region`, else the one in an execute-api host name, else AWS_REGION /
+        AWS_DEFAULT_REGION, else us-east-1. Raises `CredentialsError` if no credentials are found."""
+        return cls(load_aws_credentials(profile), region_for(api_url, region))
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         from botocore.auth import SigV4Auth as BotocoreSigV4Auth
@@ -55,7 +70,7 @@ class SigV4Auth(AuthBase):
 
 
 def region_for(api_url: str, explicit: str | None) -> str:
-    """--region, else the region in an execute-api host name, else AWS_REGION / AWS_DEFAULT_REGION, else us-east-1."""
+    """`explicit`, else the region in an execute-api host name, else AWS_REGION / AWS_DEFAULT_REGION, else us-east-1."""
     if explicit:
         return explicit
     match = EXECUTE_API_HOST.match(urlsplit(api_url).hostname or "")
@@ -65,32 +80,19 @@ def region_for(api_url: str, explicit: str | None) -> str:
 
 
 def load_aws_credentials(profile: str | None) -> Credentials:
+    """The first credentials botocore's chain finds; `CredentialsError` when there are none."""
     try:
         import botocore.session
         from botocore.exceptions import BotoCoreError
     except ImportError:
-        raise CliError(ExitCode.AUTH, "SigV4 signing needs botocore (pip install botocore), or pass --token") from None
+        raise CredentialsError("SigV4 signing needs botocore (pip install botocore), or use a bearer token") from None
     try:
         credentials = botocore.session.Session(profile=profile).get_credentials()
     except BotoCoreError as exc:
-        raise CliError(ExitCode.AUTH, f"cannot load AWS credentials: {exc}") from None
+        raise CredentialsError(f"cannot load AWS credentials: {exc}") from None
     if credentials is None:
-        raise CliError(
-            ExitCode.AUTH,
+        raise CredentialsError(
             "no AWS credentials found for SigV4 signing; configure AWS credentials (or AWS_PROFILE), "
-            "or pass a bearer token with --token / FACESWAP_TOKEN",
+            "or pass a bearer token (--token / FACESWAP_TOKEN for the CLI)"
         )
     return credentials
-
-
-def build_auth(
-    mode: str, *, api_url: str, token: str | None, region: str | None, profile: str | None
-) -> AuthBase | None:
-    """The requests auth for `mode` (auto: a token means bearer, otherwise SigV4)."""
-    if mode == "none":
-        return None
-    if mode == "bearer" or (mode == "auto" and token):
-        if not token:
-            raise CliError(ExitCode.USAGE, "--auth bearer needs --token or FACESWAP_TOKEN")
-        return BearerAuth(token)
-    return SigV4Auth(load_aws_credentials(profile), region_for(api_url, region))

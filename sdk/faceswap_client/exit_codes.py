@@ -21,7 +21,7 @@ exit codes:
   0  success
   1  the job failed (its error code and message are printed)
   2  usage or local input error (bad option, missing/unsupported image file)
-  3  request rejected by the API or S3 (4xx other than 401/403/404)
+  3  request rejected by the API or S3 (4xx other than 401/403/404), or no result yet to download
   4  authentication or authorisation failed (401/403, no credentials)
   5  not found (404: unknown, deleted or another caller's job)
   6  timed out waiting for the job

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from faceswap_client.errors import CliError
-from faceswap_client.exit_codes import ExitCode
+from faceswap_client.errors import InvalidImage
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
+ImageSource = str | os.PathLike[str] | bytes
+"""A path to a JPEG or PNG file, or its bytes."""
+
 
 @dataclass(frozen=True)
 class LocalImage:
-    path: Path
+    """An input image checked locally: its bytes, type (by content) and a name for the upload."""
+
+    name: str
     content_type: str
-    size: int
+    data: bytes = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
 
 def sniff_content_type(head: bytes) -> str | None:
@@ -29,23 +38,32 @@ def sniff_content_type(head: bytes) -> str | None:
     return None
 
 
-def load_local_image(path: Path, role: str) -> LocalImage:
-    """Check that `path` is a readable JPEG or PNG of 1 byte to 5 MiB; raise a usage error otherwise."""
+def _read(path: Path, role: str) -> bytes:
     try:
         size = path.stat().st_size
-        with path.open("rb") as handle:
-            head = handle.read(len(PNG_MAGIC))
+        if size > MAX_IMAGE_BYTES:
+            raise InvalidImage(f"{role} image {path}: {size} bytes is over the 5 MiB limit")
+        return path.read_bytes()
     except FileNotFoundError:
-        raise CliError(ExitCode.USAGE, f"{role} image {path}: no such file") from None
+        raise InvalidImage(f"{role} image {path}: no such file") from None
     except IsADirectoryError:
-        raise CliError(ExitCode.USAGE, f"{role} image {path}: is a directory") from None
+        raise InvalidImage(f"{role} image {path}: is a directory") from None
     except OSError as exc:
-        raise CliError(ExitCode.USAGE, f"{role} image {path}: cannot read it ({exc.strerror})") from None
-    if size == 0:
-        raise CliError(ExitCode.USAGE, f"{role} image {path}: the file is empty")
-    if size > MAX_IMAGE_BYTES:
-        raise CliError(ExitCode.USAGE, f"{role} image {path}: {size} bytes is over the 5 MiB limit")
-    content_type = sniff_content_type(head)
+        raise InvalidImage(f"{role} image {path}: cannot read it ({exc.strerror})") from None
+
+
+def load_image(source: ImageSource, role: str) -> LocalImage:
+    """Check that `source` (a path or bytes) is a JPEG or PNG of 1 byte to 5 MiB; raise `InvalidImage` otherwise."""
+    if isinstance(source, bytes):
+        label, name, data, empty = f"{role} image", role, source, "no bytes"
+    else:
+        path = Path(source)
+        label, name, data, empty = f"{role} image {path}", path.name, _read(path, role), "the file is empty"
+    if not data:
+        raise InvalidImage(f"{label}: {empty}")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise InvalidImage(f"{label}: {len(data)} bytes is over the 5 MiB limit")
+    content_type = sniff_content_type(data[: len(PNG_MAGIC)])
     if content_type is None:
-        raise CliError(ExitCode.USAGE, f"{role} image {path}: not a JPEG or PNG file (only those are supported)")
-    return LocalImage(path=path, content_type=content_type, size=size)
+        raise InvalidImage(f"{label}: not a JPEG or PNG file (only those are supported)")
+    return LocalImage(name=name, content_type=content_type, data=data)

@@ -18,8 +18,14 @@ API_ERROR_HINTS: dict[str, str] = {
     "UNSUPPORTED_MEDIA_TYPE": "only JPEG and PNG images (and JSON request bodies) are accepted",
     "VALIDATION_ERROR": "the API rejected a value of the request",
     "IDEMPOTENCY_KEY_REUSED": "this idempotency key was already used with different options; use a new key",
-    "CONSENT_REQUIRED": "this service requires a consent attestation with every job",
     "THROTTLED": "too many requests; wait a moment and retry",
+    "TOO_MANY_ACTIVE_JOBS": "you have too many jobs queued or processing; wait for some to finish",
+    "DAILY_QUOTA_EXCEEDED": "you have used today's job quota; retry after the time the API gives",
+    "INVALID_CURSOR": "the listing cursor is not one this API gave you; start the listing again without it",
+    "INVALID_WEBHOOK_URL": "a webhook URL must be https, at most 2048 characters, without credentials or private hosts",
+    "WEBHOOK_DELIVERY_PENDING": "a webhook delivery is under way; redeliver once it has finished",
+    "WEBHOOK_NOT_CONFIGURED": "the job has no webhook to deliver",
+    "CONSENT_REQUIRED": "this service requires a consent attestation with each job",
     "INTERNAL_ERROR": "the service failed unexpectedly; retry later",
 }
 
@@ -45,8 +51,8 @@ JOB_ERROR_HINTS: dict[str, str] = {
     "RESULT_EXPIRED": "the provider's result expired before it could be stored",
     "RESULT_INVALID": "the provider's result was not a valid image",
     "RESULT_UNAVAILABLE": "the provider's result could not be downloaded; retry later",
+    "PROVENANCE_FAILED": "the result could not be labelled as AI-made (operator action needed)",
     "INVALID_REQUEST": "the job request was malformed or pointed outside the application's bucket",
-    "PROVENANCE_FAILED": "the result could not be labelled as AI-generated (operator action needed)",
     "CONSENT_REQUIRED": "this service requires a consent attestation with every job",
     "INTERNAL_ERROR": "the service failed unexpectedly",
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 
@@ -16,7 +17,7 @@ def emit(stream: TextIO, fields: dict[str, Any], *, as_json: bool) -> None:
     stream.flush()
 
 
-def job_summary(job: dict[str, Any]) -> dict[str, Any]:
+def job_summary(job: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a job worth a line: status, timestamps, and the error or result."""
     fields: dict[str, Any] = {
         "job_id": job.get("job_id"),

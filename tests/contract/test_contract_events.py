@@ -34,11 +34,14 @@ SAMPLE_FILES = [
     "sfn_record_failure.json",
     "emitted_faceswap_succeeded.json",
     "emitted_faceswap_failed.json",
+    "sqs_webhook_delivery.json",
+    "webhook_faceswap_succeeded.json",
 ]
 SCHEMA_OF_SAMPLE = {
     "eventbridge_faceswap_requested.json": "faceswap_requested",
     "emitted_faceswap_succeeded.json": "faceswap_succeeded",
     "emitted_faceswap_failed.json": "faceswap_failed",
+    "webhook_faceswap_succeeded.json": "webhook_payload",
 }
 
 
@@ -155,3 +158,33 @@ def test_step_functions_samples_are_the_payloads_the_asl_sends() -> None:
     assert set(failure) == {"Error", "Cause"}
     cause = json.loads(failure["Cause"])
     assert cause["errorType"] == failure["Error"] == "JobFailure"
+
+
+def test_webhook_payload_data_is_the_terminal_detail_plus_the_result_link() -> None:
+    """The webhook schema repeats the detail schemas (receivers get one self-contained file): keep them in step."""
+    payload = json.loads((SCHEMAS / "webhook_payload.schema.json").read_text())
+    for variant, detail_schema in zip(payload["oneOf"], ("faceswap_succeeded", "faceswap_failed"), strict=True):
+        detail = json.loads((SCHEMAS / f"{detail_schema}.schema.json").read_text())["properties"]["detail"]
+        data = variant["properties"]["data"]
+        assert set(data["properties"]) == set(detail["properties"]) | {"result_url", "result_url_expires_at"}
+        assert {k: v for k, v in data["properties"].items() if k in detail["properties"]} == detail["properties"]
+        assert set(data["required"]) == set(detail["required"]) | {"result_url", "result_url_expires_at"}
+
+
+def test_webhook_sample_is_the_sample_event_detail_plus_the_link() -> None:
+    sample = load("webhook_faceswap_succeeded.json")
+    detail = load("emitted_faceswap_succeeded.json")["detail"]
+    assert {k: v for k, v in sample["data"].items() if not k.startswith("result_url")} == detail
+    sqs = load("sqs_webhook_delivery.json")["Records"][0]
+    assert json.loads(sqs["body"]) == load("emitted_faceswap_succeeded.json")
+    failed = {**sample, "type": "faceswap.failed"}
+    assert errors("webhook_payload", failed), "a succeeded payload must not pass as failed"
+
+
+def test_requested_schema_accepts_a_webhook_and_checks_it() -> None:
+    event = load("eventbridge_faceswap_requested.json")
+    assert event["detail"]["webhook"]["url"].startswith("https://")
+    for bad in ({"url": "http://h/x"}, {"events": ["failed"]}, {"url": "https://h/x", "events": ["done"]}):
+        broken = copy.deepcopy(event)
+        broken["detail"]["webhook"] = bad
+        assert errors("faceswap_requested", broken)

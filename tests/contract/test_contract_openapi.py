@@ -118,7 +118,9 @@ def test_routes_are_exactly_the_public_api(spec: dict[str, Any]) -> None:
     routes = {(method.upper(), path) for path, method, _ in operations(spec)}
     assert routes == {
         ("POST", "/v1/swaps"),
+        ("GET", "/v1/swaps"),
         ("GET", "/v1/swaps/{job_id}"),
+        ("POST", "/v1/swaps/{job_id}/webhook/redeliver"),
         ("DELETE", "/v1/swaps/{job_id}"),
         ("POST", "/v1/swaps/{job_id}/start"),
     }

@@ -115,6 +115,17 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# A compressed webhook retry clock (configuration, as an operator would set it): 1 s back-off, a 6 s retry budget,
+# a 2 s answer timeout, and the signing secret read afresh on every delivery (rotation tests).
+WEBHOOK_TEST_CLOCK = {
+    "WEBHOOK_RETRY_BASE_SECONDS": "1",
+    "WEBHOOK_RETRY_CAP_SECONDS": "1",
+    "WEBHOOK_RETRY_BUDGET_SECONDS": "6",
+    "WEBHOOK_TIMEOUT_SECONDS": "2",
+    "WEBHOOK_SECRET_MAX_AGE_SECONDS": "0",
+}
+
+
 @pytest.fixture(scope="package")
 def e2e(sample_photos: dict[str, Path]) -> Iterator[E2E]:
     options = StackOptions(
@@ -122,6 +133,7 @@ def e2e(sample_photos: dict[str, Path]) -> Iterator[E2E]:
         gateway_port=0,
         emulator=EmulatorConfig(queued_seconds=0.05, processing_seconds=0.2),
         job_timeout_seconds=60,
+        env_overrides=WEBHOOK_TEST_CLOCK,
     )
     with OfflineStack(options) as stack:
         yield E2E(stack, {name: path.read_bytes() for name, path in sample_photos.items()})

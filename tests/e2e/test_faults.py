@@ -1,5 +1,5 @@
 """Duplicates, lost responses, crashes and deadlines on the whole local stack: each must end as one job, one provider
-submission and one terminal event (issue 5, "Faults"). Every test uses photos of its own, so the emulator's
+submission and one terminal event. Every test uses photos of its own, so the emulator's
 per-task input hashes tell exactly how many submissions the provider accepted for that job."""
 
 from __future__ import annotations

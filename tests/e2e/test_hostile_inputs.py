@@ -1,4 +1,4 @@
-"""Hostile and broken input through the live API path (issue 5): the corpus of bad images uploaded with the presigned
+"""Hostile and broken input through the live API path: the corpus of bad images uploaded with the presigned
 forms, and bad HTTP bodies, paths, methods, content types and credentials sent to the gateway.
 
 Every bad image must fail its job with the corpus's documented code, start no execution, spend no credit, leave no
@@ -404,10 +404,11 @@ def test_unknown_job_is_not_found(mallory: Caller, no_new_jobs: None):
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("GET", "/v1/swaps", "POST"),
-        ("PUT", "/v1/swaps", "POST"),
-        ("PATCH", "/v1/swaps", "POST"),
-        ("DELETE", "/v1/swaps", "POST"),
+        ("PUT", "/v1/swaps", "GET, POST"),
+        ("PATCH", "/v1/swaps", "GET, POST"),
+        ("DELETE", "/v1/swaps", "GET, POST"),
+        ("GET", f"/v1/swaps/{'a' * 32}/webhook/redeliver", "POST"),
+        ("DELETE", f"/v1/swaps/{'a' * 32}/webhook/redeliver", "POST"),
         ("POST", f"/v1/swaps/{'a' * 32}", "GET, DELETE"),
         ("PUT", f"/v1/swaps/{'a' * 32}", "GET, DELETE"),
         ("PATCH", f"/v1/swaps/{'a' * 32}", "GET, DELETE"),

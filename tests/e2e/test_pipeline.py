@@ -1,4 +1,4 @@
-"""The real state machine with the real handlers, driven over HTTP and S3 like users drive it (issue 2's list)."""
+"""The real state machine with the real handlers, driven over HTTP and S3 like users drive it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import requests
 from faceswap.provenance import DIGITAL_SOURCE_TYPE
-from faceswap_client.verify import verify_bytes
+from faceswap_client.verification import verify_bytes
 
 from tests.e2e.conftest import E2E, assert_valid_event, content_type, sha256, upload
 

@@ -1,4 +1,4 @@
-"""The provider API key and presigned-URL signatures never leak (issue 5, "Secrets").
+"""The provider API key and presigned-URL signatures never leak.
 
 A run of the whole stack with a distinctive key captures everything: the handlers' output (log sink), every Python
 log record at DEBUG (botocore, urllib3, requests, faceswap, ...), the handlers' invocation payloads and errors, the

@@ -1,6 +1,7 @@
 """Translate the SAM template to plain CloudFormation offline, the way `sam validate` does.
 
-aws-sam-translator rejects local `CodeUri`/`ContentUri`/`DefinitionUri` ("not a valid S3 Uri"), so they are replaced
+AWS::LanguageExtensions (Fn::ForEach) is expanded first, as CloudFormation does. aws-sam-translator rejects local
+`CodeUri`/`ContentUri`/`DefinitionUri` ("not a valid S3 Uri"), so they are replaced
 with `s3://` placeholders (as `sam package` would) and the ASL file is inlined as `Definition`. The translator needs a
 region but never calls AWS for this template.
 """
@@ -16,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from faceswap_local.aws.template import expand_for_each
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
@@ -30,9 +32,19 @@ class _NoManagedPolicies:
         return {}
 
 
+LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
+
+
 def load_sam_template(template_path: str | Path) -> dict[str, Any]:
-    """The SAM template as a dict (CloudFormation short-form tags such as !Sub understood)."""
-    return yaml_parse(Path(template_path).read_text(encoding="utf-8"))
+    """The SAM template as a dict (CloudFormation short-form tags such as !Sub understood), its Fn::ForEach loops
+    expanded (AWS::LanguageExtensions runs before the SAM transform)."""
+    template = yaml_parse(Path(template_path).read_text(encoding="utf-8"))
+    transforms = template.get("Transform")
+    if isinstance(transforms, list) and LANGUAGE_EXTENSIONS in transforms:
+        template = expand_for_each(template)
+        remaining = [name for name in transforms if name != LANGUAGE_EXTENSIONS]
+        template["Transform"] = remaining[0] if len(remaining) == 1 else remaining
+    return template
 
 
 def _inline_local_artifacts(template: dict[str, Any], base_dir: Path) -> dict[str, Any]:

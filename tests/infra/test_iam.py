@@ -50,6 +50,9 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("s3:DeleteObject", f"{BUCKET}/results/*"),
         ("s3:ListBucket", BUCKET),
         ("states:StartExecution", MACHINE),
+        ("dynamodb:Query", "${JobsTable.Arn}/index/owner-created_at"),
+        ("secretsmanager:GetSecretValue", "Ref(ListCursorSecret)"),
+        ("sqs:SendMessage", "WebhookQueue.Arn"),
     },
     "UploadTriggerFunctionRole": DDB_RW
     | {
@@ -88,6 +91,16 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("secretsmanager:GetSecretValue", "Ref(ProvenanceSigningSecret)"),
     },
     "RecordFailureFunctionRole": DDB_RU | {("events:PutEvents", BUS)},
+    "WebhookFunctionRole": DDB_RU
+    | {
+        ("s3:GetObject", f"{BUCKET}/results/*"),
+        ("secretsmanager:GetSecretValue", "Ref(WebhookSigningSecret)"),
+        ("sqs:ReceiveMessage", "WebhookQueue.Arn"),
+        ("sqs:DeleteMessage", "WebhookQueue.Arn"),
+        ("sqs:GetQueueAttributes", "WebhookQueue.Arn"),
+        ("sqs:ChangeMessageVisibility", "WebhookQueue.Arn"),
+        ("sqs:SendMessage", "WebhookDeadLetterQueue.Arn"),
+    },
     "FaceSwapStateMachineRole": {
         (
             "lambda:InvokeFunction",
@@ -96,6 +109,13 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         for step in ("Validate", "Submit", "Query", "Archive", "RecordFailure")
     }
     | {(action, "*") for action in STAR_RESOURCE_EXCEPTIONS if action.startswith("logs:")},
+}
+# Resource policies: who may send to which queue (EventBridge only, from the rule that routes there).
+EXPECTED_QUEUE_GRANTS: dict[str, set[tuple[str, str]]] = {
+    "WebhookQueuePolicy": {
+        ("sqs:SendMessage", "WebhookQueue.Arn"),
+        ("sqs:SendMessage", "WebhookDeadLetterQueue.Arn"),
+    },
 }
 
 
@@ -201,3 +221,12 @@ def test_each_role_holds_exactly_what_its_function_uses(cfn, role):
 def test_every_role_is_covered(cfn):
     roles = {name for name, res in cfn["Resources"].items() if res["Type"] == "AWS::IAM::Role"}
     assert roles == set(EXPECTED_GRANTS)
+
+
+@pytest.mark.parametrize("policy", sorted(EXPECTED_QUEUE_GRANTS))
+def test_queue_policies_grant_only_eventbridge_from_its_rule(cfn, policy):
+    assert grants(cfn, policy) == EXPECTED_QUEUE_GRANTS[policy]
+    for name, statement in policy_statements(cfn):
+        if name == policy:
+            assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+            assert render(statement["Condition"]["ArnEquals"]["aws:SourceArn"]) == "WebhookEventsRule.Arn"

@@ -100,6 +100,7 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--cache-dir",
             str(work / "cache"),
             "--no-cached",
+            "--language-extensions",  # Fn::ForEach (samconfig.toml sets it for `sam` run at the repo root)
         ],
         cwd=work,
         capture_output=True,

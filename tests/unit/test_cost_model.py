@@ -170,3 +170,12 @@ def test_with_the_real_policy_inline_polling_cuts_transitions_not_polls() -> Non
     assert inline.transitions_per_job < plain.transitions_per_job
     assert inline.inline_seconds_per_job > 0
     assert inline.cost.total < plain.cost.total
+
+
+def test_webhooks_stay_under_two_cents_per_1000_jobs() -> None:
+    costs = cost_model.webhook_cost_per_1000_jobs()
+    assert 0 < costs.total < cost_model.WEBHOOK_TARGET_PER_1000_JOBS
+    dearer = cost_model.webhook_cost_per_1000_jobs(cost_model.WebhookProfile(attempts=5))
+    assert dearer.total > costs.total  # retries are paid for
+    assert 12 <= cost_model.attempts_until_budget() <= 25  # a day of back-off at the template's defaults
+    assert cost_model.owner_index_cost_per_1000_jobs() > 0

@@ -103,7 +103,8 @@ def test_api_jwt_caller_cannot_see_an_iam_callers_job(fake_aws):
         ("/v1/swaps/..%2F..%2Fetc%2Fpasswd", "GET", 400, "INVALID_JOB_ID"),
         ("/v1/swaps/' OR 1=1 --", "GET", 400, "INVALID_JOB_ID"),
         ("/v1/swaps/\u00e9\u00e9\u00e9", "GET", 400, "INVALID_JOB_ID"),
-        ("/v1/swaps", "GET", 405, "METHOD_NOT_ALLOWED"),
+        ("/v1/swaps", "PUT", 405, "METHOD_NOT_ALLOWED"),
+        ("/v1/swaps/0f4d5a3c9b2e4f60a1b2c3d4e5f60718/webhook/redeliver", "GET", 405, "METHOD_NOT_ALLOWED"),
         ("/v1/swaps/0f4d5a3c9b2e4f60a1b2c3d4e5f60718", "PUT", 405, "METHOD_NOT_ALLOWED"),
         ("/v1/nothing", "GET", 404, "ROUTE_NOT_FOUND"),
         ("/v1/swaps/0f4d5a3c9b2e4f60a1b2c3d4e5f60718", "GET", 404, "JOB_NOT_FOUND"),
@@ -153,3 +154,10 @@ def test_workflow_handlers_refuse_an_event_without_a_job_id(fake_aws):
 def test_sample_workflow_events_name_a_valid_job(fake_aws):
     for path in sorted(Path(REPO / "events").glob("sfn_*.json")):
         assert json.loads(path.read_text())["job_id"] == "0f4d5a3c9b2e4f60a1b2c3d4e5f60718"
+
+
+def test_webhook_function_with_the_sample_event_skips_a_job_without_webhook(fake_aws, monkeypatch):
+    """The sample SQS record names a job this table does not hold: acknowledged, nothing sent, nothing kept."""
+    monkeypatch.setenv("WEBHOOK_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/none")
+    response = handler("webhook").lambda_handler(load_event("sqs_webhook_delivery.json"), Context())
+    assert response == {"batchItemFailures": []}

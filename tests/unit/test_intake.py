@@ -138,3 +138,40 @@ def test_a_late_upload_to_a_deleted_job_is_removed(fake_aws):
     assert Intake().handle_object(BUCKET, f"uploads/{job_id}/target").action == "ignored"
     assert fake_aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
     assert fake_aws.executions() == []
+
+
+def test_drop_zone_jobs_get_the_default_webhook(fake_aws, monkeypatch):
+    monkeypatch.setenv("DEFAULT_WEBHOOK_URL", "https://hooks.example.com/drop-zone?token=t")
+    for key in ("inbox/d/target.jpg", "inbox/d/template.jpg"):
+        fake_aws.s3.put_object(Bucket=BUCKET, Key=key, Body=image_bytes())
+    outcome = Intake().handle_object(BUCKET, "inbox/d/template.jpg")
+    webhook = JobStore().get(outcome.job_id).webhook
+    assert webhook["url"] == "https://hooks.example.com/drop-zone?token=t" and webhook["status"] == "pending"
+    assert webhook["events"] == ["succeeded", "failed"] and webhook["host"] == "hooks.example.com"
+
+
+def test_eventbridge_request_webhook_wins_over_the_default_and_is_checked(fake_aws, monkeypatch):
+    monkeypatch.setenv("DEFAULT_WEBHOOK_URL", "https://hooks.example.com/default")
+    for key in ("inbox/w/target.jpg", "inbox/w/template.jpg"):
+        fake_aws.s3.put_object(Bucket=BUCKET, Key=key, Body=image_bytes())
+    event = load_event("eventbridge_faceswap_requested.json")
+    event["detail"]["target"] = {"bucket": BUCKET, "key": "inbox/w/target.jpg"}
+    event["detail"]["template"] = {"bucket": BUCKET, "key": "inbox/w/template.jpg"}
+    event["detail"]["webhook"] = {"url": "https://partner.example/hook", "events": ["failed"]}
+    outcome = Intake().handle_request_event(event)
+    webhook = JobStore().get(outcome.job_id).webhook
+    assert outcome.action == "started" and webhook["url"] == "https://partner.example/hook"
+    assert webhook["events"] == ["failed"]
+    event["id"], event["detail"]["idempotency_key"] = "ev-unsafe", "unsafe-hook"
+    event["detail"]["webhook"] = {"url": "https://169.254.169.254/latest/meta-data/"}
+    outcome = Intake().handle_request_event(event)
+    assert outcome.action == "rejected" and outcome.error_code == "INVALID_REQUEST"
+    error = JobStore().get(outcome.job_id).error
+    assert error["code"] == "INVALID_REQUEST" and "webhook.url" in error["message"]
+
+
+def test_without_a_default_system_jobs_have_no_webhook(fake_aws):
+    for key in ("inbox/n/target.jpg", "inbox/n/template.jpg"):
+        fake_aws.s3.put_object(Bucket=BUCKET, Key=key, Body=image_bytes())
+    outcome = Intake().handle_object(BUCKET, "inbox/n/template.jpg")
+    assert JobStore().get(outcome.job_id).webhook is None

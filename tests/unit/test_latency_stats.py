@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 from faceswap.adapters import latency_store
 from faceswap.adapters.job_table import JobStore
-from faceswap.adapters.latency_store import STATS_ITEM_ID, LatencyEstimate, LatencyStats
+from faceswap.adapters.latency_store import STATS_ITEM_ID, LatencyStats
 from faceswap.domain import ids
+from faceswap.domain.latency import MIN_SAMPLES, LatencyEstimate
 
 from tests.unit.conftest import TABLE, FakeAws
 
@@ -23,7 +24,7 @@ def stats(fake_aws: FakeAws) -> Iterator[LatencyStats]:
 
 def test_falls_back_to_the_default_until_enough_samples(stats: LatencyStats) -> None:
     assert stats.expected_seconds(12.0) == 12.0
-    for _ in range(latency_store.MIN_SAMPLES - 1):
+    for _ in range(MIN_SAMPLES - 1):
         assert stats.record(30.0)
     assert stats.expected_seconds(12.0) == 12.0
     assert stats.expected_sigma(0.5) == 0.5
@@ -56,7 +57,7 @@ def test_one_absurd_sample_moves_the_estimate_only_a_little(stats: LatencyStats)
 
 
 def test_records_the_midpoint_of_the_interval_the_task_finished_in(stats: LatencyStats) -> None:
-    for _ in range(latency_store.MIN_SAMPLES):
+    for _ in range(MIN_SAMPLES):
         stats.record(24.0, after=16.0)
     assert stats.expected_seconds(1.0) == pytest.approx(20.0)
 

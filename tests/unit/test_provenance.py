@@ -30,7 +30,7 @@ from faceswap.usecases.intake import Intake
 from faceswap.usecases.swaps import CreateSwapRequest, SwapService
 from faceswap.usecases.workflow_steps import Steps
 from faceswap_client.cli import main as cli_main
-from faceswap_client.verify import VerifyExit, verify_bytes
+from faceswap_client.verification import VerifyExit, verify_bytes
 from faceswap_local.dev_ca import create_dev_credentials, ensure_dev_credentials
 from PIL import Image
 

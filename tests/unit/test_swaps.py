@@ -103,7 +103,7 @@ def test_succeeded_job_view_has_a_presigned_result_url(fake_aws):
     upload(fake_aws, job_id)
     store.mark_queued(job_id)
     store.begin_submit(job_id)
-    store.record_submitted(job_id, "task-1")
+    store.record_submitted(job_id, "ailabtools", "task-1")
     store.mark_succeeded(
         job_id,
         {
@@ -145,3 +145,57 @@ def test_bad_idempotency_keys_are_refused(key):
     with pytest.raises(ApiError) as error:
         check_idempotency_key(key)
     assert error.value.code == "INVALID_IDEMPOTENCY_KEY"
+
+
+def test_create_with_a_webhook_shows_only_its_host_and_counts_in_the_idempotency_fingerprint(fake_aws):
+    service = SwapService()
+    body = '{"webhook": {"url": "https://hooks.example.com/x?token=secret"}}'
+    view, _ = service.create(ALICE, parse_create_request(body, "application/json"), "key-1")
+    assert view["webhook"] == {
+        "status": "pending",
+        "host": "hooks.example.com",
+        "events": ["succeeded", "failed"],
+        "attempts": 0,
+        "last_status_code": None,
+        "last_attempt_at": None,
+        "delivered_at": None,
+    }
+    assert "secret" not in json.dumps(view)
+    other = parse_create_request('{"webhook": {"url": "https://hooks.example.com/y"}}', "application/json")
+    with pytest.raises(ApiError) as raised:
+        service.create(ALICE, other, "key-1")
+    assert raised.value.code == "IDEMPOTENCY_KEY_REUSED"
+    plain, _ = service.create(ALICE, CreateSwapRequest(), None)
+    assert plain["webhook"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ('{"webhook": {"url": "https://10.0.0.1/x"}}', "INVALID_WEBHOOK_URL"),
+        ('{"webhook": {"url": "http://hooks.example.com/x"}}', "INVALID_WEBHOOK_URL"),
+        ('{"webhook": {"url": "https://hooks.example.com/x", "events": []}}', "VALIDATION_ERROR"),
+        ('{"webhook": null}', "VALIDATION_ERROR"),
+    ],
+)
+def test_bad_webhooks_are_refused(body, code):
+    with pytest.raises(ApiError) as raised:
+        parse_create_request(body, "application/json")
+    assert raised.value.code == code and raised.value.status == 422
+
+
+def test_redelivery_needs_a_finished_round(fake_aws):
+    service = SwapService()
+    plain, _ = service.create(ALICE, CreateSwapRequest(), None)
+    with pytest.raises(ApiError) as raised:
+        service.redeliver_webhook(ALICE, plain["job_id"])
+    assert raised.value.code == "WEBHOOK_NOT_CONFIGURED"
+    hooked, _ = service.create(
+        ALICE, parse_create_request('{"webhook": {"url": "https://h.example/x"}}', "application/json"), None
+    )
+    with pytest.raises(ApiError) as raised:
+        service.redeliver_webhook(ALICE, hooked["job_id"])
+    assert raised.value.code == "WEBHOOK_DELIVERY_PENDING" and raised.value.status == 409
+    with pytest.raises(ApiError) as raised:
+        service.redeliver_webhook("someone-else", hooked["job_id"])
+    assert raised.value.code == "JOB_NOT_FOUND"

@@ -24,6 +24,7 @@ from .deploy import Deployment, TemplateDeployer
 from .event_tap import EventTap
 from .lambda_runtime import InProcessLambdaRuntime, InvocationRecord, InvokeHook, LogSink
 from .log_capture import StreamRouter
+from .queue_poller import QueuePoller, lambda_invoker
 
 REGION = "us-east-1"
 _FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
@@ -90,6 +91,7 @@ class LocalCloud:
         self._async_invoker = moto_patches.AsyncInvoker(self.clock)
         self._undo: list[Callable[[], None]] = []
         self._taps = 0
+        self._pollers: list[QueuePoller] = []
 
     # lifecycle --------------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -165,6 +167,13 @@ class LocalCloud:
                 self._undo.append(lambda d=str(layer_dir): sys.path.remove(d) if d in sys.path else None)
         for spec in self.deployment.functions.values():
             self._runtime.register(spec)
+        if self.deployment.queue_sources:
+            names = {lid: spec.function_name for lid, spec in self.deployment.functions.items()}
+            invoke = lambda_invoker(self._poller_client("lambda"), names)
+            for source in self.deployment.queue_sources:
+                poller = QueuePoller(source, self._poller_client("sqs"), invoke, self._shutdown)
+                self._pollers.append(poller)
+                poller.start()
 
     def _set_base_variable(self, name: str, value: str) -> None:
         assert self._overlay is not None
@@ -181,6 +190,8 @@ class LocalCloud:
         try:
             self._stop_executions()
             self._shutdown.set()  # wakes scaled Wait/Retry sleeps and pending asynchronous retries
+            for poller in self._pollers:
+                poller.join(timeout=5.0)
             moto_patches.join_interpreter_threads(timeout=5.0)
             if self._runtime is not None:
                 self._runtime.wait_idle(timeout=10.0)
@@ -217,6 +228,18 @@ class LocalCloud:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+    def _poller_client(self, service: str) -> Any:
+        """A client of its own per poller service: a long poll must not share a connection pool with the tests."""
+        config = Config(read_timeout=900, retries={"total_max_attempts": 1})
+        return _shared_session().client(
+            service,
+            region_name=self.region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto accepts any credentials
+            config=config,
+        )
 
     # access -----------------------------------------------------------------------------------------------------
     @property

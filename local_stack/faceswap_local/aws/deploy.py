@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .lambda_runtime import FunctionSpec
+from .queue_poller import QueueSource
 from .template import (
     NO_VALUE,
     Intrinsics,
@@ -45,6 +46,7 @@ class Deployment:
     layer_dirs: list[Path] = field(default_factory=list)  # "python" folders of the layers, for sys.path
     skipped: dict[str, str] = field(default_factory=dict)  # logical id -> type
     http_routes: dict[str, list[str]] = field(default_factory=dict)  # function logical id -> ["GET /v1/x/{id}"]
+    queue_sources: list[QueueSource] = field(default_factory=list)  # SQS event sources, polled by the local cloud
 
 
 class TemplateDeployer:
@@ -189,6 +191,7 @@ class TemplateDeployer:
             FUNCTION: self._create_function,
             STATE_MACHINE: self._create_state_machine,
             "AWS::Events::Rule": self._create_rule,
+            "AWS::Lambda::EventSourceMapping": self._create_event_source_mapping,
         }
         self.clients("iam").create_role(
             RoleName="local-execution-role",
@@ -364,6 +367,18 @@ class TemplateDeployer:
         )
         self.out.state_machines[logical_id] = arn
 
+    def _create_event_source_mapping(self, logical_id: str) -> None:
+        props = self._resolved_props(logical_id)
+        source = str(props.get("EventSourceArn", ""))
+        if source.split(":")[2:3] != ["sqs"]:
+            self.out.skipped[logical_id] = "AWS::Lambda::EventSourceMapping (only SQS sources run locally)"
+            return
+        names = {spec.function_name: lid for lid, spec in self.out.functions.items()}
+        function = str(props.get("FunctionName", "")).rsplit(":", 1)[-1]
+        if function not in names:
+            raise TemplateError(f"{logical_id}: FunctionName {function!r} is not a function of the template")
+        self.out.queue_sources.append(_queue_source(names[function], source, props))
+
     def _create_rule(self, logical_id: str) -> None:
         props = self._resolved_props(logical_id)
         events = self.clients("events")
@@ -390,11 +405,7 @@ class TemplateDeployer:
                 elif kind in ("EventBridgeRule", "CloudWatchEvent"):
                     self._create_function_rule(logical_id, event_id, spec, props)
                 elif kind == "SQS":
-                    self.clients("lambda").create_event_source_mapping(
-                        EventSourceArn=props["Queue"],
-                        FunctionName=spec.function_name,
-                        BatchSize=int(props.get("BatchSize", 10)),
-                    )
+                    self.out.queue_sources.append(_queue_source(logical_id, props["Queue"], props))
                 elif kind == "HttpApi":  # served by the local gateway
                     route = f"{str(props.get('Method', 'ANY')).upper()} {props.get('Path', '/{proxy+}')}"
                     self.out.http_routes.setdefault(logical_id, []).append(route)
@@ -419,6 +430,15 @@ class TemplateDeployer:
             if key in props:
                 target[key] = props[key]
         events.put_targets(Rule=name, EventBusName=bus, Targets=[target])
+
+
+def _queue_source(function: str, queue_arn: str, props: dict[str, Any]) -> QueueSource:
+    return QueueSource(
+        function=function,
+        queue_arn=queue_arn,
+        batch_size=int(props.get("BatchSize", 10)),
+        report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+    )
 
 
 def load_template_text(text: str) -> Any:

@@ -80,10 +80,6 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-class InvokeHookError(Exception):
-    """Raised when an invoke hook refuses an invocation without raising its own exception type."""
-
-
 class HandlerLoadError(Exception):
     """The handler module or function could not be found."""
 

@@ -1,4 +1,4 @@
-"""Fixes and adjustments to moto 5.2.5 internals (all private APIs; see tests/local/test_moto_canary.py).
+"""Fixes and adjustments to moto 5.2.5 internals (all private APIs; see tests/integration/local/test_moto_canary.py).
 
 - time scaling of Wait states and Retry back-off (never hands fractional seconds to moto's own wait loop);
 - G2: StartExecution without a name gets a UUID, as on AWS;

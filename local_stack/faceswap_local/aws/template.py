@@ -24,7 +24,47 @@ def load_template(path: Path) -> dict[str, Any]:
     template, problems = decode_str(path.read_text(encoding="utf-8"))
     if template is None or problems:
         raise TemplateError(f"{path}: cannot parse: {'; '.join(str(p) for p in problems)}")
-    return _plain(template)
+    return expand_for_each(_plain(template))
+
+
+_FOR_EACH_KEY = re.compile(r"^Fn::ForEach::[A-Za-z0-9]+$")
+
+
+def expand_for_each(value: Any, bindings: Mapping[str, str] | None = None) -> Any:
+    """AWS::LanguageExtensions' loops, expanded the way CloudFormation does before any other transform.
+
+    A mapping entry `Fn::ForEach::<Loop>: [Identifier, [values...], {<key with ${Identifier}>: <body>}]` becomes one
+    copy of its fragment per value, with `${Identifier}` and `&{Identifier}` replaced in keys and strings (so also in
+    Fn::Sub) and `{"Ref": Identifier}` replaced by the value. Only literal collections are supported.
+    """
+    bindings = bindings or {}
+    if isinstance(value, list):
+        return [expand_for_each(item, bindings) for item in value]
+    if isinstance(value, str):
+        for name, replacement in bindings.items():
+            value = value.replace("${" + name + "}", replacement).replace("&{" + name + "}", replacement)
+        return value
+    if not isinstance(value, Mapping):
+        return value
+    if set(value) == {"Ref"} and value["Ref"] in bindings:
+        return bindings[value["Ref"]]
+    expanded: dict[str, Any] = {}
+    for key, item in value.items():
+        if not _FOR_EACH_KEY.match(key):
+            expanded[expand_for_each(key, bindings)] = expand_for_each(item, bindings)
+            continue
+        if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and isinstance(item[1], list)):
+            raise TemplateError(f"{key}: expected [Identifier, [values...], {{fragment}}]")
+        identifier, collection, fragment = item
+        for element in collection:
+            if not isinstance(element, str):
+                raise TemplateError(f"{key}: only a literal list of strings is supported, got {element!r}")
+            generated = expand_for_each(fragment, {**bindings, identifier: element})
+            duplicates = set(generated) & set(expanded)
+            if duplicates:
+                raise TemplateError(f"{key}: generates {', '.join(sorted(duplicates))} twice")
+            expanded.update(generated)
+    return expanded
 
 
 def _plain(value: Any) -> Any:

@@ -9,7 +9,6 @@ import random
 import threading
 import time
 import uuid
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -194,6 +193,3 @@ class TaskStore:
                 }
                 for task in tasks
             ]
-
-    def state_counts(self) -> dict[str, int]:
-        return dict(Counter(record["state"] for record in self.records()))

@@ -31,6 +31,7 @@ class Settings:
     event_bus_name: str
     event_source: str
     state_machine_arn: str
+    provider_name: str
     provider_base_url: str
     provider_api_key_secret_arn: str
     provider_connect_timeout: float
@@ -46,6 +47,19 @@ class Settings:
     poll_max_seconds: int
     poll_inline_seconds: int
     poll_inline_max_wait: int
+    result_retention_days: int
+    allow_insecure_webhook_urls: bool
+    default_webhook_url: str
+    webhook_queue_url: str
+    webhook_dead_letter_queue_url: str
+    webhook_signing_secret_arn: str
+    webhook_secret_max_age_seconds: int
+    webhook_timeout_seconds: float
+    webhook_retry_base_seconds: float
+    webhook_retry_cap_seconds: float
+    webhook_retry_budget_seconds: float
+    webhook_result_url_expires_seconds: int
+    list_cursor_secret_arn: str
     provenance_mode: str
     provenance_signing_secret_arn: str
     require_consent_attestation: bool
@@ -58,6 +72,7 @@ class Settings:
             event_bus_name=os.environ.get("EVENT_BUS_NAME", "default"),
             event_source=os.environ.get("EVENT_SOURCE", "faceswap"),
             state_machine_arn=os.environ.get("STATE_MACHINE_ARN", ""),
+            provider_name=os.environ.get("PROVIDER", "ailabtools"),
             provider_base_url=os.environ.get("PROVIDER_BASE_URL", "https://www.ailabapi.com"),
             provider_api_key_secret_arn=os.environ.get("PROVIDER_API_KEY_SECRET_ARN", ""),
             provider_connect_timeout=_float("PROVIDER_CONNECT_TIMEOUT", 3.05),
@@ -73,6 +88,19 @@ class Settings:
             poll_max_seconds=_int("POLL_MAX_SECONDS", 30),
             poll_inline_seconds=_int("POLL_INLINE_SECONDS", 0),
             poll_inline_max_wait=_int("POLL_INLINE_MAX_WAIT", 6),
+            result_retention_days=_int("RESULT_RETENTION_DAYS", 30),
+            allow_insecure_webhook_urls=_bool("ALLOW_INSECURE_WEBHOOK_URLS"),
+            default_webhook_url=os.environ.get("DEFAULT_WEBHOOK_URL", "").strip(),
+            webhook_queue_url=os.environ.get("WEBHOOK_QUEUE_URL", ""),
+            webhook_dead_letter_queue_url=os.environ.get("WEBHOOK_DEAD_LETTER_QUEUE_URL", ""),
+            webhook_signing_secret_arn=os.environ.get("WEBHOOK_SIGNING_SECRET_ARN", ""),
+            webhook_secret_max_age_seconds=_int("WEBHOOK_SECRET_MAX_AGE_SECONDS", 300),
+            webhook_timeout_seconds=_float("WEBHOOK_TIMEOUT_SECONDS", 10.0),
+            webhook_retry_base_seconds=_float("WEBHOOK_RETRY_BASE_SECONDS", 5.0),
+            webhook_retry_cap_seconds=_float("WEBHOOK_RETRY_CAP_SECONDS", 36000.0),
+            webhook_retry_budget_seconds=_float("WEBHOOK_RETRY_BUDGET_SECONDS", 86400.0),
+            webhook_result_url_expires_seconds=_int("WEBHOOK_RESULT_URL_EXPIRES_SECONDS", 3600),
+            list_cursor_secret_arn=os.environ.get("LIST_CURSOR_SECRET_ARN", ""),
             provenance_mode=os.environ.get("PROVENANCE_MODE", "full").strip().lower() or "full",
             provenance_signing_secret_arn=os.environ.get("PROVENANCE_SIGNING_SECRET_ARN", ""),
             require_consent_attestation=_bool("REQUIRE_CONSENT_ATTESTATION"),

@@ -4,7 +4,9 @@ duplicate deliveries and concurrent steps can never move a job backwards or past
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, fields
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -14,15 +16,10 @@ from faceswap.adapters import aws_clients
 from faceswap.config import settings
 from faceswap.domain.clock import iso, now_epoch
 from faceswap.domain.errors import JobError, StorageTransientError
+from faceswap.domain.job import AWAITING_UPLOAD, DELETED, FAILED, PROCESSING, QUEUED, SUCCEEDED, Job
 
-AWAITING_UPLOAD = "awaiting_upload"
-QUEUED = "queued"
-PROCESSING = "processing"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-DELETED = "deleted"
-TERMINAL = frozenset({SUCCEEDED, FAILED, DELETED})
-ROLES = ("target", "template")
+OWNER_INDEX = "owner-created_at"  # GSI: partition owner, sort created_at (template.yaml)
+_MAX_LIST_QUERIES = 8  # bounds one listing call however many deleted jobs it has to skip
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -36,52 +33,19 @@ _THROTTLING = {
 }
 
 
-@dataclass
-class Job:
-    job_id: str
-    owner: str
-    status: str
-    origin: str
-    inputs: dict[str, dict[str, str]]
-    created_at: str
-    updated_at: str
-    expires_at: int
-    client_reference: str | None = None
-    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
-    queued_at: str | None = None
-    submitted_at: str | None = None
-    completed_at: str | None = None
-    deadline_at: int | None = None
-    provider: str = "ailabtools"
-    provider_task_id: str | None = None
-    submit_in_flight: bool = False
-    polls: int = 0
-    result: dict[str, Any] | None = None
-    error: dict[str, str] | None = None
-    terminal_event_sent: bool = False
-    idempotency_fingerprint: str | None = None
-    consent: dict[str, Any] | None = None  # the caller's attestation: {"attested": true, "reference"?}
-    input_digests: dict[str, dict[str, str]] | None = None  # role -> {"sha256", "content_type"}
-    provenance: dict[str, Any] | None = None  # how the result was labelled (set with the result)
+def job_to_item(job: Job) -> dict[str, Any]:
+    """The job as a DynamoDB item (absent fields are left out, not stored as NULL)."""
+    return {name: _serializer.serialize(value) for name, value in asdict(job).items() if value is not None}
 
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL
 
-    def to_item(self) -> dict[str, Any]:
-        return {name: _serializer.serialize(value) for name, value in asdict(self).items() if value is not None}
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> Job:
-        plain = {name: _plain(_deserializer.deserialize(value)) for name, value in item.items()}
-        known = {name: plain[name] for name in cls.__dataclass_fields__ if name in plain}
-        return cls(**known)
+def job_from_item(item: dict[str, Any]) -> Job:
+    plain = {name: _plain(_deserializer.deserialize(value)) for name, value in item.items()}
+    known = {field.name: plain[field.name] for field in fields(Job) if field.name in plain}
+    return Job(**known)
 
 
 def _plain(value: Any) -> Any:
     """DynamoDB numbers come back as Decimal; the rest of the code wants int/float."""
-    from decimal import Decimal
-
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
@@ -101,6 +65,7 @@ def new_job(
     client_reference: str | None = None,
     idempotency_fingerprint: str | None = None,
     consent: dict[str, Any] | None = None,
+    webhook: dict[str, Any] | None = None,
 ) -> Job:
     now = now_epoch()
     return Job(
@@ -115,6 +80,8 @@ def new_job(
         client_reference=client_reference,
         idempotency_fingerprint=idempotency_fingerprint,
         consent=consent,
+        webhook=webhook,
+        provider=settings().provider_name,
     )
 
 
@@ -127,7 +94,7 @@ class JobStore:
     def get(self, job_id: str) -> Job | None:
         response = self._call("get_item", Key={"job_id": {"S": job_id}}, ConsistentRead=True)
         item = response.get("Item")
-        return Job.from_item(item) if item else None
+        return job_from_item(item) if item else None
 
     def require(self, job_id: str) -> Job:
         job = self.get(job_id)
@@ -139,7 +106,7 @@ class JobStore:
     def create(self, job: Job) -> bool:
         """Insert the job unless one with this id exists; False when it already did (a duplicate request)."""
         try:
-            self._call("put_item", Item=job.to_item(), ConditionExpression="attribute_not_exists(job_id)")
+            self._call("put_item", Item=job_to_item(job), ConditionExpression="attribute_not_exists(job_id)")
         except ClientError as error:
             if _code(error) == "ConditionalCheckFailedException":
                 return False
@@ -149,112 +116,227 @@ class JobStore:
     def record_upload(self, job_id: str, role: str, info: dict[str, Any]) -> Job | None:
         return self._update(
             job_id,
-            "SET uploads.#role = :info, updated_at = :now",
-            {"#role": role},
-            {":info": info, ":waiting": AWAITING_UPLOAD},
+            {f"uploads.{role}": info},
             condition="#status = :waiting",
+            values={":waiting": AWAITING_UPLOAD},
         )
 
     def mark_queued(self, job_id: str) -> Job | None:
         now = now_epoch()
+        deadline = math.ceil(now + settings().job_timeout_seconds)
         return self._update(
             job_id,
-            "SET #status = :queued, queued_at = :now, deadline_at = :deadline, updated_at = :now",
-            {},
-            {
-                ":queued": QUEUED,
-                ":waiting": AWAITING_UPLOAD,
-                ":deadline": math.ceil(now + settings().job_timeout_seconds),
-            },
+            {"status": QUEUED, "queued_at": iso(now), "deadline_at": deadline},
             condition="#status = :waiting",
+            values={":waiting": AWAITING_UPLOAD},
             now=now,
         )
 
     def set_deadline(self, job_id: str, deadline_at: int) -> Job | None:
         return self._update(
             job_id,
-            "SET deadline_at = :deadline, updated_at = :now",
-            {},
-            {":deadline": deadline_at, ":queued": QUEUED, ":processing": PROCESSING},
+            {"deadline_at": deadline_at},
             condition="#status IN (:queued, :processing)",
+            values={":queued": QUEUED, ":processing": PROCESSING},
         )
 
     def record_input_digests(self, job_id: str, digests: dict[str, dict[str, str]]) -> Job | None:
         return self._update(
             job_id,
-            "SET input_digests = :digests, updated_at = :now",
-            {},
-            {":digests": digests, ":queued": QUEUED, ":processing": PROCESSING},
+            {"input_digests": digests},
             condition="#status IN (:queued, :processing)",
+            values={":queued": QUEUED, ":processing": PROCESSING},
         )
 
     def begin_submit(self, job_id: str) -> Job | None:
         """Set the in-flight marker; None if another attempt holds it, a task id exists, or the job moved on."""
         return self._update(
             job_id,
-            "SET submit_in_flight = :true, updated_at = :now",
-            {},
-            {":true": True, ":false": False, ":queued": QUEUED},
+            {"submit_in_flight": True},
             condition="#status = :queued AND attribute_not_exists(provider_task_id) "
             "AND (attribute_not_exists(submit_in_flight) OR submit_in_flight = :false)",
+            values={":false": False, ":queued": QUEUED},
         )
 
-    def record_submitted(self, job_id: str, task_id: str) -> Job | None:
+    def record_submitted(self, job_id: str, provider: str, task_id: str) -> Job | None:
+        now = now_epoch()
         return self._update(
             job_id,
-            "SET provider_task_id = :task, submitted_at = :now, #status = :processing, submit_in_flight = :false, "
-            "updated_at = :now",
-            {},
-            {":task": task_id, ":processing": PROCESSING, ":false": False, ":queued": QUEUED},
+            {
+                "provider": provider,
+                "provider_task_id": task_id,
+                "submitted_at": iso(now),
+                "status": PROCESSING,
+                "submit_in_flight": False,
+            },
             condition="#status = :queued",
+            values={":queued": QUEUED},
+            now=now,
         )
 
     def clear_submit_marker(self, job_id: str) -> None:
-        self._update(job_id, "SET submit_in_flight = :false, updated_at = :now", {}, {":false": False})
+        self._update(job_id, {"submit_in_flight": False})
 
     def count_polls(self, job_id: str, polls: int) -> Job | None:
+        # An increment, not an assignment: concurrent invocations must not lose each other's polls.
         return self._update(
             job_id,
-            "SET polls = if_not_exists(polls, :zero) + :polls, updated_at = :now",
             {},
-            {":zero": 0, ":polls": polls},
+            extra_set="polls = if_not_exists(polls, :zero) + :polls",
+            values={":zero": 0, ":polls": polls},
         )
 
     def mark_succeeded(
         self, job_id: str, result: dict[str, Any], provenance: dict[str, Any] | None = None
     ) -> Job | None:
+        now = now_epoch()
         return self._update(
             job_id,
-            "SET #status = :succeeded, #result = :result, provenance = :provenance, completed_at = :now, "
-            "updated_at = :now",
-            {"#result": "result"},
-            {":succeeded": SUCCEEDED, ":result": result, ":provenance": provenance, ":processing": PROCESSING},
+            {"status": SUCCEEDED, "result": result, "provenance": provenance, "completed_at": iso(now)},
             condition="#status = :processing",
+            values={":processing": PROCESSING},
+            now=now,
         )
 
     def mark_failed(self, job_id: str, error: JobError) -> Job | None:
+        now = now_epoch()
         return self._update(
             job_id,
-            "SET #status = :failed, #error = :error, completed_at = :now, updated_at = :now",
-            {"#error": "error"},
-            {":failed": FAILED, ":error": error.as_dict(), ":succeeded": SUCCEEDED, ":deleted": DELETED},
-            condition="attribute_exists(job_id) AND NOT #status IN (:failed, :succeeded, :deleted)",
+            {"status": FAILED, "error": error.as_dict(), "completed_at": iso(now)},
+            condition="NOT #status IN (:failed, :succeeded, :deleted)",
+            values={":failed": FAILED, ":succeeded": SUCCEEDED, ":deleted": DELETED},
+            now=now,
         )
 
     def mark_terminal_event_sent(self, job_id: str) -> None:
-        self._update(job_id, "SET terminal_event_sent = :true", {}, {":true": True}, touch=False)
+        self._update(job_id, {"terminal_event_sent": True}, touch=False)
 
     def mark_deleted(self, job_id: str) -> Job | None:
         return self._update(
             job_id,
-            "SET #status = :deleted, updated_at = :now REMOVE #result",
-            {"#result": "result"},
-            {":deleted": DELETED, ":waiting": AWAITING_UPLOAD, ":succeeded": SUCCEEDED, ":failed": FAILED},
+            {"status": DELETED},
+            remove=("result",),
             condition="#status IN (:waiting, :succeeded, :failed)",
+            values={":waiting": AWAITING_UPLOAD, ":succeeded": SUCCEEDED, ":failed": FAILED},
+        )
+
+    # -- listing -----------------------------------------------------------------------------------------------
+    def list_owned(
+        self, owner: str, *, status: str | None, limit: int, start_key: dict[str, str] | None
+    ) -> tuple[list[Job], dict[str, str] | None]:
+        """The owner's jobs, newest first, deleted ones left out; plus the key to continue after (None at the end).
+
+        The key is that of the last job returned, so a page never skips an item whatever the filter drops.
+        """
+        jobs: list[Job] = []
+        exclusive = start_key
+        condition = "#status <> :deleted" + (" AND #status = :wanted" if status else "")
+        values = {":owner": {"S": owner}, ":deleted": {"S": DELETED}}
+        if status:
+            values[":wanted"] = {"S": status}
+        for _ in range(_MAX_LIST_QUERIES):
+            kwargs: dict[str, Any] = {
+                "IndexName": OWNER_INDEX,
+                "KeyConditionExpression": "#owner = :owner",
+                "FilterExpression": condition,
+                "ExpressionAttributeNames": {"#owner": "owner", "#status": "status"},
+                "ExpressionAttributeValues": values,
+                "ScanIndexForward": False,
+                "Limit": limit - len(jobs) + 1,  # one more than needed tells whether another page exists
+            }
+            if exclusive:
+                kwargs["ExclusiveStartKey"] = {name: {"S": value} for name, value in exclusive.items()}
+            response = self._call("query", **kwargs)
+            jobs.extend(job_from_item(item) for item in response.get("Items", []))
+            last = response.get("LastEvaluatedKey")
+            if len(jobs) > limit:
+                return jobs[:limit], list_key(jobs[limit - 1])
+            if not last:
+                return jobs, None
+            exclusive = {name: value["S"] for name, value in last.items()}
+        return jobs, exclusive
+
+    # -- webhook delivery state --------------------------------------------------------------------------------
+    def claim_webhook_delivery(
+        self, job_id: str, generation: int, message_id: str, *, now: float | None = None
+    ) -> Job | None:
+        """Bind this delivery round to one queue message; None for a duplicate message or a superseded round."""
+        return self._update_expression(
+            job_id,
+            "SET #wh.message_id = :mid, #wh.first_attempt_at = if_not_exists(#wh.first_attempt_at, :now)",
+            {"#wh": "webhook", "#ws": "status"},
+            {":mid": message_id, ":gen": generation, ":pending": "pending"},
+            condition="#wh.#ws = :pending AND #wh.generation = :gen "
+            "AND (attribute_not_exists(#wh.message_id) OR #wh.message_id = :mid)",
+            now=now,
+        )
+
+    def record_webhook_attempt(
+        self,
+        job_id: str,
+        generation: int,
+        message_id: str,
+        *,
+        status: str,
+        status_code: int | None,
+        error: str | None,
+        attempted_at: str,
+        delivered_at: str | None,
+    ) -> Job | None:
+        return self._update_expression(
+            job_id,
+            "SET #wh.#ws = :wstatus, #wh.attempts = #wh.attempts + :one, #wh.last_status_code = :code, "
+            "#wh.last_error = :err, #wh.last_attempt_at = :at, #wh.delivered_at = :delivered",
+            {"#wh": "webhook", "#ws": "status"},
+            {
+                ":wstatus": status,
+                ":one": 1,
+                ":code": status_code,
+                ":err": error,
+                ":at": attempted_at,
+                ":delivered": delivered_at,
+                ":gen": generation,
+                ":mid": message_id,
+            },
+            condition="#wh.generation = :gen AND #wh.message_id = :mid",
+            touch=False,
+        )
+
+    def end_webhook_round(self, job_id: str, generation: int, status: str, reason: str) -> Job | None:
+        """End a pending round without an attempt (e.g. `disabled`: nothing to send)."""
+        return self._update_expression(
+            job_id,
+            "SET #wh.#ws = :ended, #wh.last_error = :reason",
+            {"#wh": "webhook", "#ws": "status"},
+            {":ended": status, ":reason": reason, ":gen": generation, ":pending": "pending"},
+            condition="#wh.generation = :gen AND #wh.#ws = :pending",
+            touch=False,
+        )
+
+    def request_webhook_redelivery(self, job_id: str) -> Job | None:
+        """Start a new delivery round of a finished job's webhook; None unless the last round has ended."""
+        return self._update_expression(
+            job_id,
+            "SET #wh.#ws = :pending, #wh.generation = #wh.generation + :one, #wh.attempts = :zero, "
+            "#wh.delivered_at = :null REMOVE #wh.message_id, #wh.first_attempt_at",
+            {"#wh": "webhook", "#ws": "status"},
+            {
+                ":pending": "pending",
+                ":one": 1,
+                ":zero": 0,
+                ":null": None,
+                ":delivered": "delivered",
+                ":failedw": "failed",
+                ":disabled": "disabled",
+                ":succeeded": SUCCEEDED,
+                ":failed": FAILED,
+            },
+            condition="#wh.#ws IN (:delivered, :failedw, :disabled) AND #status IN (:succeeded, :failed)",
+            touch=False,
         )
 
     # -- plumbing ----------------------------------------------------------------------------------------------
-    def _update(
+    def _update_expression(
         self,
         job_id: str,
         expression: str,
@@ -265,22 +347,60 @@ class JobStore:
         now: float | None = None,
         touch: bool = True,
     ) -> Job | None:
-        """Apply an update; the new job, or None when the condition did not hold."""
-        names = dict(names)
+        """An update written as a DynamoDB expression, for what attribute maps cannot say (arithmetic,
+        if_not_exists, REMOVE inside a map). `:now` is the update time when `touch`. The new job, or None when the
+        condition did not hold."""
         values = dict(values)
         if touch:
             values[":now"] = iso(now)
         full_condition = "attribute_exists(job_id)" + (f" AND ({condition})" if condition else "")
-        if "#status" in expression or "#status" in full_condition:
-            names["#status"] = "status"
+        used = {name: value for name, value in values.items() if name in expression or name in full_condition}
         kwargs: dict[str, Any] = {
             "Key": {"job_id": {"S": job_id}},
             "UpdateExpression": expression,
             "ConditionExpression": full_condition,
+            "ExpressionAttributeValues": {name: _serializer.serialize(value) for name, value in used.items()},
+            "ExpressionAttributeNames": names,
+            "ReturnValues": "ALL_NEW",
+        }
+        try:
+            response = self._call("update_item", **kwargs)
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return job_from_item(response["Attributes"])
+
+    def _update(
+        self,
+        job_id: str,
+        assignments: Mapping[str, Any],
+        *,
+        remove: tuple[str, ...] = (),
+        extra_set: str | None = None,
+        condition: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        now: float | None = None,
+        touch: bool = True,
+    ) -> Job | None:
+        """Set `assignments` (attribute path -> value; dotted paths reach into maps) on an existing job, remove
+        `remove`, and also stamp `updated_at` unless `touch` is false. `condition` may use `#status` and the
+        placeholders in `values`. The new job, or None when the condition did not hold."""
+        expression = update_expression({**assignments, **({"updated_at": iso(now)} if touch else {})}, remove)
+        if extra_set:
+            expression.set_clauses.append(extra_set)
+        full_condition = "attribute_exists(job_id)" + (f" AND ({condition})" if condition else "")
+        if set(values or {}) & set(expression.values):
+            raise ValueError(f"condition placeholders clash with assignments: {sorted(values or {})}")
+        names = dict(expression.names)
+        if "#status" in full_condition:
+            names["#status"] = "status"
+        kwargs: dict[str, Any] = {
+            "Key": {"job_id": {"S": job_id}},
+            "UpdateExpression": expression.text,
+            "ConditionExpression": full_condition,
             "ExpressionAttributeValues": {
-                name: _serializer.serialize(value)
-                for name, value in values.items()
-                if name in expression or name in full_condition
+                name: _serializer.serialize(value) for name, value in {**expression.values, **(values or {})}.items()
             },
             "ReturnValues": "ALL_NEW",
         }
@@ -292,15 +412,59 @@ class JobStore:
             if _code(error) == "ConditionalCheckFailedException":
                 return None
             raise
-        return Job.from_item(response["Attributes"])
+        return job_from_item(response["Attributes"])
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            return getattr(self._db, operation)(TableName=self.table_name, **kwargs)
+            result: dict[str, Any] = getattr(self._db, operation)(TableName=self.table_name, **kwargs)
         except ClientError as error:
             if _code(error) in _THROTTLING:
                 raise StorageTransientError(f"DynamoDB {operation}: {_code(error)}") from error
             raise
+        return result
+
+
+class UpdateExpression:
+    """`SET #a = :a, #b.#c = :b_c REMOVE #d`, with a name placeholder for every path segment (so reserved words such
+    as status, result and error need no special care) and a value placeholder per assignment."""
+
+    def __init__(self) -> None:
+        self.set_clauses: list[str] = []
+        self.remove_clauses: list[str] = []
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+
+    def path(self, attribute: str) -> str:
+        placeholders = []
+        for segment in attribute.split("."):
+            placeholder = "#" + "".join(ch if ch.isalnum() else "_" for ch in segment)
+            self.names[placeholder] = segment
+            placeholders.append(placeholder)
+        return ".".join(placeholders)
+
+    @property
+    def text(self) -> str:
+        parts = []
+        if self.set_clauses:
+            parts.append("SET " + ", ".join(self.set_clauses))
+        if self.remove_clauses:
+            parts.append("REMOVE " + ", ".join(self.remove_clauses))
+        return " ".join(parts)
+
+
+def update_expression(assignments: Mapping[str, Any], remove: tuple[str, ...] = ()) -> UpdateExpression:
+    expression = UpdateExpression()
+    for attribute, value in assignments.items():
+        placeholder = ":set_" + "".join(ch if ch.isalnum() else "_" for ch in attribute)
+        expression.set_clauses.append(f"{expression.path(attribute)} = {placeholder}")
+        expression.values[placeholder] = value
+    expression.remove_clauses.extend(expression.path(attribute) for attribute in remove)
+    return expression
+
+
+def list_key(job: Job) -> dict[str, str]:
+    """The index key of a job (table key + index key), from which a listing continues."""
+    return {"job_id": job.job_id, "owner": job.owner, "created_at": job.created_at}
 
 
 def _code(error: ClientError) -> str:

@@ -1,4 +1,4 @@
-"""A cheap running estimate of the provider's completion time, learned from finished jobs.
+"""Where the provider's learned completion time lives (the statistics themselves: faceswap.domain.latency).
 
 One small item in the jobs table, `job_id = "__stats__#provider_latency"`, holds an exponentially weighted mean and
 variance of ln(seconds) and a sample count. It can never be taken for a job: it has no `owner`/`status`, and every
@@ -17,61 +17,16 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from faceswap.adapters import aws_clients
+from faceswap.domain.latency import MIN_SAMPLES, LatencyEstimate
 
 STATS_ITEM_ID = "__stats__#provider_latency"
-ALPHA = 0.05  # weight of each new job: the estimate follows about the last 20-40 jobs
-MIN_SAMPLES = 5  # below this the configured default is used
-MIN_RECORDED_SECONDS, MAX_RECORDED_SECONDS = 0.1, 86_400.0
-OUTLIER_SIGMAS = 4.0  # one absurd sample moves the estimate at most this many deviations' worth
 ITEM_TTL_SECONDS = 30 * 86_400
 _MAX_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class LatencyEstimate:
-    """EWMA of ln(seconds): `median = exp(mean_log)`, `sigma = sqrt(var_log)` of a log-normal fit."""
-
-    count: int = 0
-    mean_log: float = 0.0
-    var_log: float = 0.0
-
-    @property
-    def median_seconds(self) -> float:
-        return math.exp(self.mean_log)
-
-    @property
-    def sigma(self) -> float:
-        return math.sqrt(max(self.var_log, 0.0))
-
-    @staticmethod
-    def imputed(after: float, by: float) -> float:
-        """A point value for a task known to have finished in (after, by] (the previous poll saw it running, this
-        one saw it done): the midpoint. Recording the poll time itself would bias the estimate upwards, and the
-        policy would then poll later and later; the midpoint is slightly low for tasks caught by the first poll
-        (after = 0), which errs towards polling earlier. (Imputing the model's own conditional median was tried
-        and collapses: the model keeps confirming itself.)"""
-        after, by = max(after, 0.0), max(by, 1e-3)
-        return by if after >= by else (after + by) / 2
-
-    def updated(self, seconds: float, alpha: float = ALPHA) -> LatencyEstimate:
-        """The estimate after one more sample (the standard incremental EW mean/variance; the first samples are
-        averaged plainly so the start-up value is not biased towards zero)."""
-        x = math.log(min(max(float(seconds), MIN_RECORDED_SECONDS), MAX_RECORDED_SECONDS))
-        if self.count == 0:
-            return LatencyEstimate(1, x, 0.0)
-        weight = max(alpha, 1.0 / (self.count + 1))
-        diff = x - self.mean_log
-        if self.count >= MIN_SAMPLES and self.var_log > 0:
-            limit = max(OUTLIER_SIGMAS * self.sigma, 1.0)  # at least a factor e: a real change gets through
-            diff = min(max(diff, -limit), limit)
-        step = weight * diff
-        return LatencyEstimate(self.count + 1, self.mean_log + step, (1.0 - weight) * (self.var_log + diff * step))
 
 
 _cache_lock = threading.Lock()
@@ -112,17 +67,11 @@ class LatencyStats:
 
     def expected_seconds(self, default: float) -> float:
         """The learned median completion time, or `default` until `min_samples` jobs have been recorded."""
-        estimate = self.estimate()
-        if estimate.count < self.min_samples:
-            return default
-        return min(max(estimate.median_seconds, 0.5), 3600.0)
+        return self.estimate().expected_seconds(default, self.min_samples)
 
     def expected_sigma(self, default: float = 0.5) -> float:
         """The learned spread of ln(completion time), or `default` until `min_samples` jobs have been recorded."""
-        estimate = self.estimate()
-        if estimate.count < self.min_samples:
-            return default
-        return min(max(estimate.sigma, 0.1), 2.0)
+        return self.estimate().expected_sigma(default, self.min_samples)
 
     # -- writes ------------------------------------------------------------------------------------------------
     def record(self, seconds: float, *, after: float | None = None) -> bool:

@@ -40,9 +40,10 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
+from faceswap.domain.addresses import address_refusal, is_loopback
 from faceswap.domain.images import sniff_image_type
 
 if TYPE_CHECKING:
@@ -60,13 +61,6 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _EXPIRED_STATUSES = frozenset({403, 404, 410})
 _GENERIC_CONTENT_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 _SNIFF_BYTES = 16
-
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(address)
-    for address in ("169.254.169.254", "fd00:ec2::254", "169.254.170.2", "169.254.169.253", "fd00:ec2::23")
-)
 
 logger = logging.getLogger(__name__)
 
@@ -118,58 +112,9 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
 
 
-def address_refusal(address: str, *, allow_loopback: bool = False) -> str | None:
-    """Why `address` must not be contacted, or None when it may be."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return f"{address!r} is not an IP address"
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = _embedded_ipv4(ip)
-        if embedded is not None:
-            reason = address_refusal(str(embedded), allow_loopback=allow_loopback)
-            return f"{reason} (inside {ip})" if reason else None
-    if ip in METADATA_ADDRESSES:
-        return f"{ip} is a cloud metadata address"
-    if ip.is_loopback:
-        return None if allow_loopback else f"{ip} is a loopback address"
-    checks = (
-        (ip.is_unspecified, "unspecified"),
-        (ip.is_link_local, "link-local"),
-        (ip.is_multicast, "multicast"),
-        (ip.version == 4 and ip in _CGNAT, "carrier-grade NAT"),
-        (ip.is_private, "private"),
-        (ip.is_reserved, "reserved"),
-        (not ip.is_global, "non-public"),
-    )
-    for matches, kind in checks:
-        if matches:
-            return f"{ip} is a {kind} address"
-    return None
-
-
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip in _NAT64:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip.teredo is not None:
-        return ip.teredo[1]
-    return None
-
-
-def _is_loopback(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
-
-
 def fetch_to(
     url: str,
-    sink: BinaryIO,
+    sink: IO[bytes],
     *,
     max_bytes: int,
     allowed_content_types: Iterable[str] = ("image/jpeg", "image/png"),
@@ -252,7 +197,7 @@ def _vet(url: str, *, allow_insecure_local: bool, resolver: Resolver) -> _Target
         reason = address_refusal(address, allow_loopback=allow_insecure_local)
         if reason:
             raise FetchError(RESULT_INVALID, f"refusing {shown}: {reason}")
-    local = allow_insecure_local and all(_is_loopback(address) for address in addresses)
+    local = allow_insecure_local and all(is_loopback(address) for address in addresses)
     if scheme == "http" and not local:
         raise FetchError(RESULT_INVALID, f"http is only allowed to loopback in the local stack: {shown}")
     if port != default_port and not local:
@@ -285,7 +230,7 @@ def _request(
     """Send the GET to a vetted address, trying the next one only when a connection was never established."""
     import requests
 
-    _install_log_redaction()
+    install_log_redaction()
     headers = dict(session.headers) if session is not None else {}
     headers.update({"Accept": "image/jpeg, image/png", "Accept-Encoding": "identity", "Host": target.host_header})
     try:
@@ -296,11 +241,12 @@ def _request(
     cert = session.cert if session is not None else None
     last_error: Exception | None = None
     for address in target.addresses:
-        adapter = _pinned_adapter_class()(address, None if target.is_ip_literal else target.host)
+        adapter = pinned_adapter_class()(address, None if target.is_ip_literal else target.host)
         try:
-            return adapter.send(
+            response: requests.Response = adapter.send(
                 prepared, stream=True, timeout=(connect_timeout, read_timeout), verify=verify, cert=cert, proxies={}
             )
+            return response
         except requests.exceptions.SSLError:
             raise FetchError(
                 RESULT_INVALID, f"TLS verification failed for {redact_url(target.url)}"
@@ -341,12 +287,12 @@ class _DropQueryStrings(logging.Filter):
 
 
 @functools.cache
-def _install_log_redaction() -> None:
+def install_log_redaction() -> None:
     logging.getLogger("urllib3.connectionpool").addFilter(_DropQueryStrings())
 
 
 @functools.cache
-def _pinned_adapter_class() -> type:
+def pinned_adapter_class() -> type:
     """An HTTPAdapter that connects to one vetted IP while sending Host, SNI and checking the certificate for the
     name: DNS is never consulted again between the check and the connection (no rebinding window)."""
     from requests.adapters import HTTPAdapter
@@ -362,7 +308,7 @@ def _pinned_adapter_class() -> type:
         ) -> Any:
             host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
             if host_params["scheme"] == "https" and self._server_hostname:
-                pool_kwargs = {
+                pool_kwargs = {  # type: ignore[typeddict-unknown-key]  # urllib3 accepts them; its stubs lag
                     **pool_kwargs,
                     "server_hostname": self._server_hostname,
                     "assert_hostname": self._server_hostname,
@@ -377,7 +323,7 @@ def _pinned_adapter_class() -> type:
 def _consume(
     response: requests.Response,
     target: _Target,
-    sink: BinaryIO,
+    sink: IO[bytes],
     max_bytes: int,
     allowed: frozenset[str],
     chunk_size: int,

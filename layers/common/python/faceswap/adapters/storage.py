@@ -95,7 +95,8 @@ class Storage:
             if _code(error) == "InvalidRange":  # an empty object has no byte 0
                 return b""
             raise _translate(error) from error
-        return response["Body"].read(max_bytes + 1)
+        data: bytes = response["Body"].read(max_bytes + 1)
+        return data
 
     def list_keys(self, prefix: str, *, limit: int = 20) -> list[str]:
         try:
@@ -137,6 +138,7 @@ def _code(error: ClientError) -> str:
 
 
 def _translate(error: ClientError) -> Exception:
+    translated: Exception = error
     if _code(error) in _TRANSIENT:
-        return StorageTransientError(f"S3: {_code(error)}")
-    return error
+        translated = StorageTransientError(f"S3: {_code(error)}")
+    return translated

@@ -8,7 +8,12 @@ from botocore.exceptions import ClientError
 
 from faceswap.adapters import aws_clients
 from faceswap.config import settings
-from faceswap.domain.errors import StorageTransientError
+from faceswap.domain.errors import TransientError
+
+
+class WorkflowStartThrottledError(TransientError):
+    """Step Functions throttled StartExecution or was briefly unavailable; starting again is safe (the execution is
+    named after the job)."""
 
 
 def start_execution(job_id: str) -> bool:
@@ -24,6 +29,6 @@ def start_execution(job_id: str) -> bool:
         if code == "ExecutionAlreadyExists":
             return False
         if code in {"ThrottlingException", "ServiceUnavailable", "InternalServerError"}:
-            raise StorageTransientError(f"StartExecution: {code}") from error
+            raise WorkflowStartThrottledError(f"StartExecution: {code}") from error
         raise
     return True

@@ -12,6 +12,7 @@ API_ERROR_STATUS: dict[str, int] = {
     "MALFORMED_JSON": 400,
     "INVALID_JOB_ID": 400,
     "INVALID_IDEMPOTENCY_KEY": 400,
+    "INVALID_CURSOR": 400,
     "UNAUTHENTICATED": 401,
     "FORBIDDEN": 403,
     "JOB_NOT_FOUND": 404,
@@ -20,10 +21,13 @@ API_ERROR_STATUS: dict[str, int] = {
     "UPLOADS_INCOMPLETE": 409,
     "JOB_NOT_STARTABLE": 409,
     "JOB_IN_PROGRESS": 409,
+    "WEBHOOK_DELIVERY_PENDING": 409,
+    "WEBHOOK_NOT_CONFIGURED": 409,
     "PAYLOAD_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
     "VALIDATION_ERROR": 422,
     "IDEMPOTENCY_KEY_REUSED": 422,
+    "INVALID_WEBHOOK_URL": 422,
     "CONSENT_REQUIRED": 422,
     "THROTTLED": 429,
     "INTERNAL_ERROR": 500,
@@ -98,3 +102,7 @@ class StorageTransientError(TransientError):
 
 class ResultUnavailableError(TransientError):
     """The result URL could not be read right now (5xx, timeout); the URL itself may still be fine."""
+
+
+class SecretUnavailableError(TransientError):
+    """Secrets Manager throttled or could not be reached while reading the provider's API key."""

@@ -5,7 +5,7 @@ provider finishing and our next poll is latency users feel. The schedule follows
 (Keller, "Optimum checking schedules", 1974): to trade expected detection delay against expected checks, poll at a
 local interval proportional to 1 / sqrt(hazard), where the hazard is the chance per second that a still-running task
 finishes now. The provider's completion time is modelled as log-normal (median `expected_seconds`, spread `sigma`,
-both configured or learned by `faceswap.adapters.latency_store`), so:
+both configured or learned by `faceswap.domain.latency`), so:
 
 - the first poll comes where its own optimality condition holds (see `_first_poll_time`): just past the median
   for a fast provider, well before it for a slow one;

@@ -13,14 +13,16 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from faceswap.adapters import workflow_starter
-from faceswap.adapters.job_table import AWAITING_UPLOAD, DELETED, QUEUED, ROLES, Job, JobStore, new_job
+from faceswap.adapters.job_table import JobStore, new_job
 from faceswap.adapters.storage import Storage
 from faceswap.config import MAX_IMAGE_BYTES, settings
-from faceswap.domain import ids
+from faceswap.domain import ids, webhooks
 from faceswap.domain.clock import iso, now_epoch
 from faceswap.domain.consent import InvalidConsent, consent_from_object_metadata, parse_consent
-from faceswap.domain.errors import JobError
+from faceswap.domain.errors import ApiError, JobError
 from faceswap.domain.images import InvalidImageError, inspect_image
+from faceswap.domain.job import AWAITING_UPLOAD, DELETED, QUEUED, ROLES, Job
+from faceswap.domain.webhook_urls import parse_webhook_request
 from faceswap.usecases.job_endings import fail_job
 
 _UPLOAD_KEY = re.compile(r"^uploads/([0-9a-f]{32})/(target|template)$")
@@ -129,12 +131,21 @@ class Intake:
         inputs = {r: {"bucket": self.storage.bucket, "key": refs[r][0]} for r in ROLES}
         consent = consent_from_object_metadata(*metadata)
         return self._create_and_start(
-            job_id, INBOX_OWNER, "s3_inbox", inputs, None, key, check_images=True, consent=consent
+            job_id,
+            INBOX_OWNER,
+            "s3_inbox",
+            inputs,
+            None,
+            key,
+            check_images=True,
+            webhook=self._default_webhook(),
+            consent=consent,
         )
 
     # -- EventBridge "FaceSwap Requested" ----------------------------------------------------------------------
     def handle_request_event(self, event: dict[str, Any]) -> IntakeOutcome:
-        detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+        raw_detail = event.get("detail")
+        detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
         request_key = detail.get("idempotency_key") if isinstance(detail.get("idempotency_key"), str) else None
         job_id = ids.job_id_for_request_event(request_key or str(event.get("id", "")))
         reference = detail.get("client_reference")
@@ -145,6 +156,15 @@ class Intake:
             consent = parse_consent(detail.get("consent"))
         except InvalidConsent as error:
             problem = problem or str(error)
+        webhook = self._default_webhook()
+        if "webhook" in detail:
+            try:
+                allow_local = self.config.allow_insecure_webhook_urls
+                webhook = webhooks.initial_state(
+                    parse_webhook_request(detail["webhook"], allow_insecure_local=allow_local)
+                )
+            except ApiError as error:
+                problem = problem or f"detail.{error.message}"
         if problem:
             job = new_job(
                 job_id=job_id,
@@ -159,8 +179,27 @@ class Intake:
                 return IntakeOutcome(job_id, "rejected", job_id, "INVALID_REQUEST")
             return IntakeOutcome(job_id, "duplicate", job_id)
         return self._create_and_start(
-            job_id, EVENTBRIDGE_OWNER, "eventbridge", inputs, reference, job_id, check_images=False, consent=consent
+            job_id,
+            EVENTBRIDGE_OWNER,
+            "eventbridge",
+            inputs,
+            reference,
+            job_id,
+            check_images=False,
+            webhook=webhook,
+            consent=consent,
         )
+
+    def _default_webhook(self) -> dict[str, Any] | None:
+        """The DefaultWebhookUrl parameter, for jobs that did not name a webhook (drop zone, EventBridge)."""
+        url = self.config.default_webhook_url
+        if not url:
+            return None
+        try:
+            request = parse_webhook_request({"url": url}, allow_insecure_local=self.config.allow_insecure_webhook_urls)
+        except ApiError:
+            return None  # the template's AllowedPattern already demands https; an unusable default sends nothing
+        return webhooks.initial_state(request)
 
     def _request_inputs(self, detail: dict[str, Any]) -> tuple[dict[str, dict[str, str]], str | None]:
         inputs: dict[str, dict[str, str]] = {}
@@ -190,6 +229,7 @@ class Intake:
         key: str,
         *,
         check_images: bool,
+        webhook: dict[str, Any] | None = None,
         consent: dict[str, Any] | None = None,
     ) -> IntakeOutcome:
         job = new_job(
@@ -199,6 +239,7 @@ class Intake:
             inputs=inputs,
             status=QUEUED,
             client_reference=reference,
+            webhook=webhook,
             consent=consent,
         )
         now = now_epoch()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from faceswap.adapters.event_bus import publish_terminal
-from faceswap.adapters.job_table import DELETED, Job, JobStore
+from faceswap.adapters.job_table import JobStore
 from faceswap.domain.errors import JobError
+from faceswap.domain.job import DELETED, Job
 
 
 def fail_job(store: JobStore, job_id: str, error: JobError) -> Job | None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from faceswap.adapters.job_table import PROCESSING, QUEUED, ROLES, SUCCEEDED, Job, JobStore
+from faceswap.adapters.job_table import JobStore
 from faceswap.adapters.latency_store import LatencyStats
 from faceswap.adapters.storage import Storage, result_key
 from faceswap.config import MAX_IMAGE_BYTES, settings
@@ -22,21 +22,29 @@ from faceswap.domain import ids
 from faceswap.domain.clock import now_epoch, parse_iso
 from faceswap.domain.errors import JobError, JobFailure, ResultUnavailableError
 from faceswap.domain.images import InvalidImageError, inspect_image, sniff_image_type
+from faceswap.domain.job import PROCESSING, QUEUED, ROLES, SUCCEEDED, Job
 from faceswap.domain.polling import PollPolicy
 from faceswap.provenance import unlabelled_provenance
-from faceswap.provider import factory
-from faceswap.provider.ailabtools import (
+from faceswap.provider import (
+    Photo,
     ProviderOutcomeUnknown,
     ProviderPermanentError,
     ProviderTransientError,
-    UploadFile,
+    factory,
 )
 from faceswap.usecases.job_endings import announce_once, fail_job
 
 if TYPE_CHECKING:
     from faceswap.provenance.labelling import Labelled
 
-RUNNING, DONE, FAILED_POLL, TIMED_OUT = "running", "succeeded", "failed", "timed_out"
+# The poll's own status in the execution state (the ASL's Choice reads it), not a job status.
+POLL_RUNNING, POLL_SUCCEEDED, POLL_FAILED, POLL_TIMED_OUT = "running", "succeeded", "failed", "timed_out"
+# Archive keeps this much of its invocation for what follows the download: store the result in S3 (up to 25 MiB),
+# record it on the job, announce it. A download that would eat into it stops and is retried in a fresh invocation.
+ARCHIVE_RESERVE_SECONDS = 20.0
+# Below this much time for the download, do not start one: the step is retried with a whole invocation.
+ARCHIVE_MIN_DOWNLOAD_SECONDS = 5.0
+ARCHIVE_MAX_DOWNLOAD_SECONDS = 120.0
 
 
 def poll_state(
@@ -99,14 +107,14 @@ class Steps:
             raise JobFailure("IMAGE_MISSING", f"The {role} image does not exist.")
         return data
 
-    def _upload_file(self, job: Job, role: str) -> UploadFile:
-        """The photo as a multipart part. Validate already decoded it; here a size cap and its magic bytes suffice
+    def _photo(self, job: Job, role: str) -> Photo:
+        """The photo for the provider. Validate already decoded it; here a size cap and its magic bytes suffice
         (the provider refuses, and does not bill, anything that changed underneath into garbage)."""
         data = self._read_image(job, role)
         if len(data) > MAX_IMAGE_BYTES:
             raise JobFailure("IMAGE_TOO_LARGE", f"The {role} image is larger than {MAX_IMAGE_BYTES} bytes.")
         try:
-            return UploadFile.from_bytes(role, data)
+            return Photo.from_bytes(role, data)
         except ValueError as error:
             raise JobFailure("UNSUPPORTED_IMAGE_TYPE", f"The {role} image is not a JPEG or PNG.") from error
 
@@ -120,11 +128,16 @@ class Steps:
                 "PROVIDER_OUTCOME_UNKNOWN",
                 "An earlier submission was sent but its outcome is unknown; not resubmitting.",
             )
-        files = [self._upload_file(job, role) for role in ROLES]
+        photos = [self._photo(job, role) for role in ROLES]
+        # Before the in-flight marker: a missing key or a throttled Secrets Manager must leave the job resubmittable.
+        try:
+            provider = factory.provider()
+        except ProviderPermanentError as error:
+            raise JobFailure(error.job_error_code, error.message) from error
         if self.store.begin_submit(job_id) is None:
             return self.submit_after_conflict(job_id)
         try:
-            submitted = factory.client().submit(files[0], files[1])
+            submitted = provider.submit(photos[0], photos[1])
         except ProviderOutcomeUnknown as error:
             # Leave the marker: the provider may have accepted (and charged); a retry must not send again.
             raise JobFailure("PROVIDER_OUTCOME_UNKNOWN", error.message) from error
@@ -134,7 +147,7 @@ class Steps:
         except ProviderTransientError:
             self.store.clear_submit_marker(job_id)  # definitely not accepted (429, 5xx, no connection): retry is safe
             raise
-        updated = self.store.record_submitted(job_id, submitted.task_id) or self.store.require(job_id)
+        updated = self.store.record_submitted(job_id, provider.name, submitted.task_id) or self.store.require(job_id)
         return self._first_poll(updated)
 
     def submit_after_conflict(self, job_id: str) -> dict[str, Any]:
@@ -144,7 +157,7 @@ class Steps:
         raise JobFailure("PROVIDER_OUTCOME_UNKNOWN", "Another submission of this job is in flight.")
 
     def _first_poll(self, job: Job) -> dict[str, Any]:
-        return poll_state(RUNNING, job.polls, next_wait_seconds=self._policy().first_wait(self._remaining(job)))
+        return poll_state(POLL_RUNNING, job.polls, next_wait_seconds=self._policy().first_wait(self._remaining(job)))
 
     # -- Query: one poll, and the next wait --------------------------------------------------------------------
     def query(
@@ -167,7 +180,7 @@ class Steps:
                 poll = self._poll_once(job, job.polls + polls, last_wait_seconds)
                 wait = poll["next_wait_seconds"]
                 spent = time.monotonic() - started
-                if poll["status"] != RUNNING or not self._may_wait_inline(wait, spent, remaining_ms):
+                if poll["status"] != POLL_RUNNING or not self._may_wait_inline(wait, spent, remaining_ms):
                     poll["inline_seconds"] = round(spent, 3)
                     return poll
                 time.sleep(wait)
@@ -185,9 +198,9 @@ class Steps:
 
     def _poll_once(self, job: Job, polls: int, last_wait_seconds: float | None) -> dict[str, Any]:
         try:
-            result = factory.client().query(job.provider_task_id)
+            result = factory.provider(job.provider).query(job.provider_task_id or "")
         except ProviderPermanentError as error:
-            return poll_state(FAILED_POLL, polls, error={"code": error.job_error_code, "message": error.message})
+            return poll_state(POLL_FAILED, polls, error={"code": error.job_error_code, "message": error.message})
         except ProviderTransientError:
             if self._remaining(job) <= 0:
                 return self._timed_out(job, polls)
@@ -197,18 +210,19 @@ class Steps:
             # The provider finished somewhere in the last wait: record that, not the moment we noticed, or the
             # estimate would drift upwards with the polling interval.
             self._latency_stats().record(elapsed, after=elapsed - last_wait_seconds if last_wait_seconds else None)
-            return poll_state(DONE, polls, result_url=result.result_url)
+            return poll_state(POLL_SUCCEEDED, polls, result_url=result.result_url)
         remaining = self._remaining(job)
         if remaining <= 0:
             return self._timed_out(job, polls)
-        return poll_state(RUNNING, polls, next_wait_seconds=self._policy().next_wait(elapsed, remaining))
+        return poll_state(POLL_RUNNING, polls, next_wait_seconds=self._policy().next_wait(elapsed, remaining))
 
     def _timed_out(self, job: Job, polls: int) -> dict[str, Any]:
         message = f"The provider did not finish within {self.config.job_timeout_seconds} s."
-        return poll_state(TIMED_OUT, polls, error={"code": "JOB_TIMED_OUT", "message": message})
+        return poll_state(POLL_TIMED_OUT, polls, error={"code": "JOB_TIMED_OUT", "message": message})
 
     # -- Archive: keep the result in our bucket, then announce it ----------------------------------------------
-    def archive(self, job_id: str, result_url: str) -> dict[str, Any]:
+    def archive(self, job_id: str, result_url: str, remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
+        """`remaining_ms`: the Lambda context's remaining time; the download gets what is left after the reserve."""
         from faceswap.adapters.safe_fetch import FetchError, fetch_to
 
         job = self.store.require(job_id)
@@ -217,6 +231,11 @@ class Steps:
             return {"status": job.status, "result": job.result}
         if job.status != PROCESSING:
             raise JobFailure("INTERNAL_ERROR", f"Job {job_id} is {job.status}; nothing to archive.")
+        budget = download_budget(remaining_ms)
+        if budget < ARCHIVE_MIN_DOWNLOAD_SECONDS:
+            raise ResultUnavailableError(
+                f"Only {budget:.0f} s left for the download; retrying with a fresh invocation."
+            )
         # Spool to /tmp beyond 1 MiB: memory stays flat for any size, and nothing reaches S3 until the whole body
         # has been checked (size, type, hash), so a failed download never leaves a partial result behind.
         with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
@@ -226,6 +245,8 @@ class Steps:
                     spool,
                     max_bytes=self.config.max_result_bytes,
                     allow_insecure_local=self.config.allow_insecure_result_urls,
+                    total_timeout=budget,
+                    read_timeout=min(30.0, budget),
                 )
             except FetchError as error:
                 if error.retryable:
@@ -311,6 +332,13 @@ class Steps:
         )
 
 
+def download_budget(remaining_ms: Callable[[], int] | None) -> float:
+    """Seconds the result download may take: the invocation's remaining time less the reserve, at most the cap."""
+    if remaining_ms is None:
+        return ARCHIVE_MAX_DOWNLOAD_SECONDS
+    return max(0.0, min(ARCHIVE_MAX_DOWNLOAD_SECONDS, remaining_ms() / 1000 - ARCHIVE_RESERVE_SECONDS))
+
+
 def job_metrics(job: Job) -> dict[str, float]:
     """What a finished job tells about the provider: its latency (submitted -> our noticing) and the polls it took."""
     metrics: dict[str, float] = {"PollsPerJob": job.polls}
@@ -324,6 +352,10 @@ _EXHAUSTED = {
     "ProviderTransientError": ("PROVIDER_UNAVAILABLE", "The provider kept failing; gave up after retries."),
     "ResultUnavailableError": ("RESULT_UNAVAILABLE", "The result could not be downloaded; gave up after retries."),
     "ProviderOutcomeUnknown": ("PROVIDER_OUTCOME_UNKNOWN", "The submission's outcome is unknown."),
+    "SecretUnavailableError": (
+        "PROVIDER_UNAVAILABLE",
+        "The provider's API key could not be read from Secrets Manager; gave up after retries.",
+    ),
     "ProvenanceTransientError": (
         "PROVENANCE_FAILED",
         "The result could not be labelled (Secrets Manager kept failing); it was not stored unlabelled.",

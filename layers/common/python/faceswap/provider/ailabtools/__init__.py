@@ -1,31 +1,16 @@
-"""AILabTools AI Face Swap provider client (requests + stdlib only; runs in Lambda)."""
+"""The AILabTools "AI Face Swap" adapter (requests + stdlib only; runs in Lambda)."""
 
-from .client import API_KEY_HEADER, QUERY_PATH, SUBMIT_PATH, AilabClient
-from .errors import (
-    PROVIDER_CODE_TABLE,
-    Classification,
-    ProviderError,
-    ProviderOutcomeUnknown,
-    ProviderPermanentError,
-    ProviderTransientError,
-    classify,
-)
-from .models import QueryResult, SubmitResult, TaskState, UploadFile
+from .classification import PROVIDER_CODE_TABLE, Classification, classify
+from .client import API_KEY_HEADER, CAPABILITIES, PROVIDER_NAME, QUERY_PATH, SUBMIT_PATH, AilabClient
 
 __all__ = [
     "API_KEY_HEADER",
+    "CAPABILITIES",
     "PROVIDER_CODE_TABLE",
+    "PROVIDER_NAME",
     "QUERY_PATH",
     "SUBMIT_PATH",
     "AilabClient",
     "Classification",
-    "ProviderError",
-    "ProviderOutcomeUnknown",
-    "ProviderPermanentError",
-    "ProviderTransientError",
-    "QueryResult",
-    "SubmitResult",
-    "TaskState",
-    "UploadFile",
     "classify",
 ]

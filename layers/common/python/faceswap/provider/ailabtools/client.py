@@ -1,7 +1,8 @@
-"""HTTP client for the AILabTools AI Face Swap API (submit, then poll the async task).
+"""The AILabTools AI Face Swap adapter: an HTTP client for its async API (submit, then poll the task).
 
-Only `requests` and the stdlib: this runs in Lambda. Every failure becomes a `ProviderError` subclass whose class
-tells the workflow what to do (retry / fail / never resubmit) and whose `job_error_code` is what the job records.
+Only `requests` and the stdlib: this runs in Lambda. Every failure becomes one of the seam's `ProviderError` classes,
+whose class tells the workflow what to do (retry / fail / never resubmit) and whose `job_error_code` is what the job
+records.
 """
 
 from __future__ import annotations
@@ -13,24 +14,27 @@ from typing import Literal
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from .envelope import Envelope, parse_envelope
-from .errors import (
-    ERROR_CLASS_BY_KIND,
+from faceswap.provider.contract import Capabilities, Photo, QueryResult, SubmitResult, TaskState
+from faceswap.provider.errors import (
     ProviderError,
     ProviderOutcomeUnknown,
     ProviderPermanentError,
     ProviderTransientError,
-    classify,
 )
-from .models import QueryResult, SubmitResult, TaskState, UploadFile
+
+from .classification import ERROR_CLASS_BY_KIND, classify
+from .envelope import Envelope, parse_envelope
 
 logger = logging.getLogger(__name__)
 
 SUBMIT_PATH = "/api/portrait/editing/ai-face-swap"
 QUERY_PATH = "/api/common/query-async-task-result"
 API_KEY_HEADER = "ailabapi-api-key"
+PROVIDER_NAME = "ailabtools"
+# One face per photo (no face selection), no options; JPEG/PNG up to 5 MiB (the API's documented limits).
+CAPABILITIES = Capabilities(face_selection=False, options=frozenset(), max_image_bytes=5 * 1024 * 1024)
 
-TASK_STATES: dict[int, TaskState] = {0: "queued", 1: "processing", 2: "succeeded"}
+TASK_STATE_BY_STATUS: dict[int, TaskState] = {0: "queued", 1: "processing", 2: "succeeded"}
 
 Operation = Literal["submit", "query"]
 _MAX_MESSAGE_CHARS = 500
@@ -44,22 +48,24 @@ _REQUEST_BUILD_ERRORS = (
 
 
 class AilabClient:
+    """A `FaceSwapProvider` for AILabTools. `api_key` is the key or a function returning it (read per call, so a
+    rotated key is picked up)."""
+
+    name = PROVIDER_NAME
+    capabilities = CAPABILITIES
+
     def __init__(
         self,
         base_url: str,
-        api_key: Callable[[], str] | str | None = None,
+        api_key: Callable[[], str] | str,
         connect_timeout: float = 3.05,
         read_timeout: float = 25.0,
         session: requests.Session | None = None,
-        *,
-        api_key_provider: Callable[[], str] | None = None,  # the name docs/architecture.md uses
     ) -> None:
         if not base_url or not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
-        if (api_key is None) == (api_key_provider is None):
-            raise ValueError("pass exactly one of api_key or api_key_provider")
         self.base_url = base_url.rstrip("/")
-        self._api_key: Callable[[], str] | str = api_key if api_key is not None else api_key_provider  # type: ignore[assignment]
+        self._api_key = api_key
         self.timeout = (connect_timeout, read_timeout)
         self._owns_session = session is None
         # A fresh Session's adapter never retries by itself, so a POST is sent at most once per submit().
@@ -78,7 +84,7 @@ class AilabClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def submit(self, target: UploadFile, template: UploadFile) -> SubmitResult:
+    def submit(self, target: Photo, template: Photo) -> SubmitResult:
         """Send both photos; spends credits when accepted. Raises ProviderOutcomeUnknown when that is unknowable."""
         key = self._resolve_key()
         files = {
@@ -169,7 +175,7 @@ def _query_result(envelope: Envelope, http_status: int) -> QueryResult:
             http_status=http_status,
             request_id=envelope.request_id,
         )
-    if status not in TASK_STATES:
+    if status not in TASK_STATE_BY_STATUS:
         # The vendor SDK treats 3 as failed; any status outside the documented enum is a failed task for us.
         raise ProviderPermanentError(
             "INVALID_TASK_STATUS",
@@ -178,7 +184,7 @@ def _query_result(envelope: Envelope, http_status: int) -> QueryResult:
             request_id=envelope.request_id,
             job_error_code="PROVIDER_TASK_FAILED",
         )
-    state = TASK_STATES[status]
+    state = TASK_STATE_BY_STATUS[status]
     result_url = None
     if state == "succeeded":
         result_url = _text(envelope.field("image"))

@@ -1,6 +1,6 @@
 """Reading the AILabTools response envelope, tolerant of the three documented generations of it.
 
-Success rule (contract section 2): HTTP 200 and `error_code` absent or 0. Every field may be missing.
+An answer succeeded when its HTTP status is 200 and its `error_code` is absent or 0; any other field may be missing.
 """
 
 from __future__ import annotations
