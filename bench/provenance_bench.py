@@ -109,7 +109,7 @@ def marked_set() -> list[np.ndarray]:
 def unmarked_set(count: int, seed: int = 7) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     sources = [Image.fromarray(p) for p in sample_images()]
-    photos = []
+    photos: list[np.ndarray] = []
     while len(photos) < count:
         image = sources[len(photos) % len(sources)]
         side = int(rng.integers(256, min(image.size) + 1))
@@ -147,6 +147,8 @@ def imwatermark_methods() -> dict[str, tuple[Callable, Callable]]:
         ("invisible-watermark dwtDctSvd", "dwtDctSvd.py", "EmbedDwtDctSvd", [0, 36, 0]),
     ):
         module_spec = importlib.util.spec_from_file_location(f"_imwm_{class_name}", folder / file_name)
+        if module_spec is None or module_spec.loader is None:
+            continue
         module = importlib.util.module_from_spec(module_spec)
         try:
             module_spec.loader.exec_module(module)

@@ -179,9 +179,9 @@ def _watermark(data: bytes) -> Detection:
     from PIL import Image, ImageOps
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image = ImageOps.exif_transpose(image)
-            pixels = np.asarray(image.convert("RGB"))
+        with Image.open(io.BytesIO(data)) as opened:
+            upright = ImageOps.exif_transpose(opened)
+            pixels = np.asarray(upright.convert("RGB"))
     except (OSError, ValueError, Image.DecompressionBombError):
         return watermark.Detection(False, None, 0.0, None)
     if min(pixels.shape[:2]) < watermark.MIN_SIDE // 2:

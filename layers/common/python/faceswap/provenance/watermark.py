@@ -103,7 +103,8 @@ def _box_blur(plane: np.ndarray, radius: int) -> np.ndarray:
     padded = np.pad(plane, radius + 1, mode="edge").astype(np.float64)
     sums = padded.cumsum(axis=0).cumsum(axis=1)
     window = sums[size:, size:] - sums[:-size, size:] - sums[size:, :-size] + sums[:-size, :-size]
-    return (window / (size * size))[: plane.shape[0], : plane.shape[1]].astype(np.float32)
+    mean: np.ndarray = (window / (size * size))[: plane.shape[0], : plane.shape[1]].astype(np.float32)
+    return mean
 
 
 def _luminance(rgb: np.ndarray) -> np.ndarray:

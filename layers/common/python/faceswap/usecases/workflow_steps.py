@@ -12,7 +12,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from faceswap.adapters.job_table import JobStore
 from faceswap.adapters.latency_store import LatencyStats
@@ -254,6 +254,7 @@ class Steps:
                 raise JobFailure(error.code, error.message) from error
             spool.seek(0)
             key = result_key(job_id, fetched.content_type)
+            stored: IO[bytes]
             if self.config.provenance_mode == "off":
                 stored, sha256, size, provenance = spool, fetched.sha256, fetched.size, unlabelled_provenance()
             else:
@@ -292,7 +293,7 @@ class Steps:
         request = LabelRequest(
             job_id=job.job_id,
             mode=self.config.provenance_mode,
-            provider=job.provider,
+            provider=job.provider or self.config.provider_name,
             input_sha256={role: value["sha256"] for role, value in digests.items()},
             input_content_types={role: value["content_type"] for role, value in digests.items()},
             consent=job.consent,
