@@ -143,11 +143,12 @@ def with_secret(monkeypatch, fake_aws, provider: KeyReadingProvider, **secret) -
     arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="provider-key", **secret)["ARN"]
     monkeypatch.setenv("PROVIDER_API_KEY_SECRET_ARN", arn)
 
-    def build(key=None):
-        provider.key = key
+    def build(config):
+        provider.key = factory.api_key()  # as the real adapters are built: the key is read before anything is sent
         return provider
 
-    monkeypatch.setattr(factory, "client", build)
+    monkeypatch.setitem(factory.PROVIDERS, "key-reading", build)
+    monkeypatch.setenv("PROVIDER", "key-reading")
     return arn
 
 
@@ -395,7 +396,8 @@ def test_archive_starts_no_download_without_time_for_one(processing_job, fake_aw
     assert server.requests == 0
 
 
-def test_archive_with_time_to_spare_stores_the_whole_result(processing_job, fake_aws):
+def test_archive_with_time_to_spare_stores_the_whole_result(processing_job, fake_aws, monkeypatch):
+    monkeypatch.setenv("PROVENANCE_MODE", "off")  # the trickled body is no image; labelling has its own tests
     server = TricklingResult(body_bytes=4)
     try:
         outcome = Steps().archive(processing_job, server.url, lambda_clock(60_000))
