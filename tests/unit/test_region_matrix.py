@@ -73,7 +73,7 @@ def test_upload_forms_and_result_links_use_the_regional_endpoint(region_stack):
 
     store = JobStore()
     store.mark_queued(job_id)
-    store.record_submitted(job_id, "task-1")
+    store.record_submitted(job_id, "ailabtools", "task-1")
     result_key = f"results/{job_id}.png"
     boto3.client("s3", region_name=region).put_object(Bucket=bucket, Key=result_key, Body=b"result-bytes")
     result = {"bucket": bucket, "key": result_key, "sha256": "0" * 64, "size": 12, "content_type": "image/png"}

@@ -331,7 +331,8 @@ class JobStore:
                 ":succeeded": SUCCEEDED,
                 ":failed": FAILED,
             },
-            condition="#wh.#ws IN (:delivered, :failedw, :disabled) AND #status IN (:succeeded, :failed)",
+            # "#ws" names both the webhook's status and the job's: an expression may use only names it declares.
+            condition="#wh.#ws IN (:delivered, :failedw, :disabled) AND #ws IN (:succeeded, :failed)",
             touch=False,
         )
 

@@ -8,7 +8,6 @@ NAT64, 6to4, Teredo). Loopback can be allowed for the local stack.
 from __future__ import annotations
 
 import ipaddress
-import socket
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -29,11 +28,34 @@ def ip_literal(host: str) -> str | None:
     except ValueError:
         pass
     if host and all(ch in "0123456789abcdefxABCDEFX." for ch in host):
-        try:
-            return socket.inet_ntoa(socket.inet_aton(host))
-        except OSError:
-            return None
+        return _legacy_ipv4(host)
     return None
+
+
+def _legacy_ipv4(host: str) -> str | None:
+    """inet_aton's forms: 1 to 4 dot-separated numbers (decimal, 0-prefixed octal or 0x hex), the last filling the
+    remaining bytes. Parsed here rather than with the socket module so that the domain stays free of I/O modules."""
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    numbers: list[int] = []
+    for part in parts:
+        try:
+            if part[:2].lower() == "0x":
+                numbers.append(int(part[2:], 16))
+            elif len(part) > 1 and part.startswith("0"):
+                numbers.append(int(part[1:], 8))
+            else:
+                numbers.append(int(part, 10))
+        except ValueError:
+            return None
+    *leading, last = numbers
+    if any(number > 0xFF for number in leading) or last >= 1 << (8 * (4 - len(leading))):
+        return None
+    value = last
+    for index, number in enumerate(leading):
+        value |= number << (8 * (3 - index))
+    return str(ipaddress.IPv4Address(value))
 
 
 def address_refusal(address: str, *, allow_loopback: bool = False) -> str | None:
