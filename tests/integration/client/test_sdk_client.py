@@ -37,7 +37,7 @@ from faceswap_client.transport import parse_retry_after
 from tests.integration.client.conftest import WebhookReceiver
 from tests.integration.client.fake_faceswap_api import GOOD_TOKEN, OTHER_TOKEN, RESULT_BYTES, FakeServer
 
-SDK = Path(__file__).resolve().parents[2] / "sdk"
+SDK = Path(__file__).resolve().parents[3] / "sdk"
 
 
 class Sleeps(list[float]):

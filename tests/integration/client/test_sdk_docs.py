@@ -15,7 +15,7 @@ from faceswap_client import Client
 
 from tests.integration.client.fake_faceswap_api import GOOD_TOKEN, WEBHOOK_SECRET, FakeServer
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "sdk.md"
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "sdk.md"
 EXAMPLE = re.compile(r"<!-- example: (\w+) -->\n```python\n(.*?)```", re.S)
 
 
