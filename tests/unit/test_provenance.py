@@ -178,6 +178,18 @@ def test_cli_verify_prints_the_verdict_and_documented_exit_codes(signing, tmp_pa
     assert cli_main(["verify", str(tmp_path / "missing.jpg")]) == VerifyExit.USAGE
 
 
+def test_the_sdk_exposes_verify_and_the_cli_registers_it_like_every_subcommand(signing, tmp_path):
+    import faceswap_client
+    from faceswap_client import cli, verification
+
+    path = tmp_path / "result.jpg"
+    path.write_bytes(label(photo("JPEG"), "image/jpeg", request(), lambda: signing).data)
+    report = faceswap_client.verify(path)
+    assert report.exit_code == faceswap_client.VerifyExit.VALID and report.job_id == JOB_ID
+    assert report.watermark_payload == JOB_ID[:12]
+    assert verification.register in cli.SUBCOMMANDS
+
+
 def test_metadata_mode_leaves_the_pixels_and_off_mode_the_bytes(signing):
     original = photo("PNG")
     labelled = label(original, "image/png", request("metadata"), lambda: signing)
