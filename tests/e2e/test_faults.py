@@ -117,7 +117,9 @@ def assert_one_clean_success(e2e: E2E, photos: Photos, job_id: str) -> dict[str,
     assert record["status"] == "succeeded"
     tasks = photos.tasks_for(e2e, job_id)
     assert len(tasks) == 1 and tasks[0]["task_id"] == record["provider_task_id"]
-    assert tasks[0]["result_sha256"] == record["result"]["sha256"] == event["detail"]["result"]["sha256"]
+    assert (
+        tasks[0]["result_sha256"] == record["result"]["provider_sha256"] == event["detail"]["result"]["provider_sha256"]
+    )
     e2e.stack.events.poll()
     assert len(terminal_events(e2e, job_id)) == 1
     assert executions_named(e2e, job_id) == 1

@@ -66,6 +66,7 @@ RETRIED_IN = {  # transient: retried with back-off by these states
     "SecretUnavailableError": {"Submit", "Query"},
     "ResultUnavailableError": {"Archive"},
     "EventPublishError": {"Archive", "RecordFailure"},
+    "ProvenanceTransientError": {"Archive"},
 }
 CAUGHT_AS = {  # permanent: Catch -> RecordFailure, which records this job error code
     "JobFailure": "FACE_NOT_FOUND",  # the code it carries (checked with one)
@@ -88,6 +89,7 @@ NEVER_LEAVES_A_STEP = {
     "PayloadTooLargeError": "webhook function only: the delivery is recorded failed, never sent",
     "InvalidSigningSecretError": "webhook function only: the SQS message is retried, then dead-lettered (alarmed)",
     "LimitExceeded": "API and intake only: answered 429, or recorded as the job's DAILY_QUOTA_EXCEEDED",
+    "InvalidConsent": "entry points only: the API answers VALIDATION_ERROR, a request event becomes INVALID_REQUEST",
 }
 
 

@@ -94,6 +94,7 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("s3:PutObject", f"{BUCKET}/results/*"),
         ("s3:AbortMultipartUpload", f"{BUCKET}/results/*"),
         ("events:PutEvents", BUS),
+        ("secretsmanager:GetSecretValue", "Ref(ProvenanceSigningSecret)"),
     },
     "RecordFailureFunctionRole": DDB_RU
     | {

@@ -67,6 +67,9 @@ class Settings:
     webhook_retry_budget_seconds: float
     webhook_result_url_expires_seconds: int
     list_cursor_secret_arn: str
+    provenance_mode: str
+    provenance_signing_secret_arn: str
+    require_consent_attestation: bool
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -112,6 +115,9 @@ class Settings:
             webhook_retry_budget_seconds=_float("WEBHOOK_RETRY_BUDGET_SECONDS", 86400.0),
             webhook_result_url_expires_seconds=_int("WEBHOOK_RESULT_URL_EXPIRES_SECONDS", 3600),
             list_cursor_secret_arn=os.environ.get("LIST_CURSOR_SECRET_ARN", ""),
+            provenance_mode=os.environ.get("PROVENANCE_MODE", "full").strip().lower() or "full",
+            provenance_signing_secret_arn=os.environ.get("PROVENANCE_SIGNING_SECRET_ARN", ""),
+            require_consent_attestation=_bool("REQUIRE_CONSENT_ATTESTATION"),
         )
 
 

@@ -35,6 +35,7 @@ def api_view(job: Job, download: ResultDownload | None = None) -> dict[str, Any]
             "content_type": job.result["content_type"],
             "size": job.result["size"],
             "sha256": job.result["sha256"],
+            "provider_sha256": job.result.get("provider_sha256"),
         }
     return {
         "job_id": job.job_id,
@@ -50,6 +51,8 @@ def api_view(job: Job, download: ResultDownload | None = None) -> dict[str, Any]
         "error": job.error if job.status == FAILED else None,
         "result": result,
         "webhook": webhook_view(job.webhook),
+        "consent": job.consent,
+        "provenance": job.provenance,
     }
 
 
@@ -61,6 +64,7 @@ def event_detail(job: Job) -> dict[str, Any]:
     result = None
     if job.status == SUCCEEDED and job.result:
         result = {name: job.result[name] for name in _STORED_RESULT_FIELDS}
+        result["provider_sha256"] = job.result.get("provider_sha256")
     return {
         "schema_version": EVENT_SCHEMA_VERSION,
         "job_id": job.job_id,
@@ -82,4 +86,5 @@ def event_detail(job: Job) -> dict[str, Any]:
             "polls": job.polls,
         },
         "error": job.error if job.status == FAILED else None,
+        "provenance": job.provenance,
     }

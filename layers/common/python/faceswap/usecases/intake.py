@@ -19,6 +19,7 @@ from faceswap.adapters.usage_limits import LimitExceeded, UsageLimits
 from faceswap.config import MAX_IMAGE_BYTES, settings
 from faceswap.domain import ids, webhooks
 from faceswap.domain.clock import iso, now_epoch
+from faceswap.domain.consent import InvalidConsent, consent_from_object_metadata, parse_consent
 from faceswap.domain.errors import ApiError, JobError
 from faceswap.domain.images import InvalidImageError, inspect_image
 from faceswap.domain.job import AWAITING_UPLOAD, DELETED, FAILED, QUEUED, ROLES, Job
@@ -120,6 +121,7 @@ class Intake:
         if this is None:
             return IntakeOutcome(key, "ignored")
         refs[role] = (key, this.etag)
+        metadata = [this.metadata]
         partner_role = "template" if role == "target" else "target"
         # One LIST finds the partner whatever the case of its extension (S3 keys are case-sensitive).
         for partner_key in sorted(self.storage.list_keys(f"inbox/{name}/{partner_role}.")):
@@ -128,14 +130,24 @@ class Intake:
                 partner = self.storage.head(partner_key)
                 if partner is not None:
                     refs[partner_role] = (partner_key, partner.etag)
+                    metadata.append(partner.metadata)
                     break
         if partner_role not in refs:
             self._watch_lone_photo(key, this.etag)
             return IntakeOutcome(key, "recorded")  # the pair is not complete yet
         job_id = ids.job_id_for_inbox_pair(self.storage.bucket, name, refs["target"][1], refs["template"][1])
         inputs = {r: {"bucket": self.storage.bucket, "key": refs[r][0]} for r in ROLES}
+        consent = consent_from_object_metadata(*metadata)
         return self._create_and_start(
-            job_id, INBOX_OWNER, "s3_inbox", inputs, None, key, check_images=True, webhook=self._default_webhook()
+            job_id,
+            INBOX_OWNER,
+            "s3_inbox",
+            inputs,
+            None,
+            key,
+            check_images=True,
+            webhook=self._default_webhook(),
+            consent=consent,
         )
 
     def _watch_lone_photo(self, key: str, etag: str) -> None:
@@ -191,6 +203,11 @@ class Intake:
         if reference is not None and not _encodable(reference):
             reference = None  # a lone UTF-16 surrogate: no AWS API can store it, and it only labels the job
         inputs, problem = self._request_inputs(detail)
+        consent = None
+        try:
+            consent = parse_consent(detail.get("consent"))
+        except InvalidConsent as error:
+            problem = problem or str(error)
         webhook = self._default_webhook()
         if "webhook" in detail:
             try:
@@ -214,7 +231,15 @@ class Intake:
                 return IntakeOutcome(job_id, "rejected", job_id, "INVALID_REQUEST")
             return IntakeOutcome(job_id, "duplicate", job_id)
         return self._create_and_start(
-            job_id, EVENTBRIDGE_OWNER, "eventbridge", inputs, reference, job_id, check_images=False, webhook=webhook
+            job_id,
+            EVENTBRIDGE_OWNER,
+            "eventbridge",
+            inputs,
+            reference,
+            job_id,
+            check_images=False,
+            webhook=webhook,
+            consent=consent,
         )
 
     def _default_webhook(self) -> dict[str, Any] | None:
@@ -257,6 +282,7 @@ class Intake:
         *,
         check_images: bool,
         webhook: dict[str, Any] | None = None,
+        consent: dict[str, Any] | None = None,
     ) -> IntakeOutcome:
         job = new_job(
             job_id=job_id,
@@ -266,11 +292,18 @@ class Intake:
             status=QUEUED,
             client_reference=reference,
             webhook=webhook,
+            consent=consent,
         )
         now = now_epoch()
         job.queued_at = iso(now)
         job.deadline_at = math.ceil(now + self.config.job_timeout_seconds)
         rejection = self._check_inputs(inputs) if check_images else None
+        if rejection is None and self.config.require_consent_attestation and not consent:
+            rejection = JobError(
+                "CONSENT_REQUIRED",
+                "This service requires a consent attestation: S3 metadata consent-attested=true on a drop-zone photo, "
+                'or "consent": {"attested": true} in the request event.',
+            )
         if not self.store.create(job):
             return self._ensure_started(self.store.require(job_id), key)
         rejection = rejection or self._over_deployment_limit()

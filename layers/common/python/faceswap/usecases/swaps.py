@@ -13,6 +13,7 @@ from faceswap.adapters.storage import Storage, upload_key
 from faceswap.adapters.usage_limits import LimitExceeded, UsageLimits
 from faceswap.config import settings
 from faceswap.domain import ids, webhooks
+from faceswap.domain.consent import InvalidConsent, parse_consent
 from faceswap.domain.cursors import decode_cursor, encode_cursor
 from faceswap.domain.errors import ApiError
 from faceswap.domain.job import AWAITING_UPLOAD, DELETED, FAILED, PROCESSING, QUEUED, ROLES, SUCCEEDED, Job
@@ -35,11 +36,13 @@ class CreateSwapRequest:
     template_content_type: str = "image/jpeg"
     client_reference: str | None = None
     webhook: WebhookRequest | None = None
+    consent: dict[str, Any] | None = None
 
     def fingerprint(self) -> str:
         fields_ = asdict(self)
-        if fields_["webhook"] is None:
-            del fields_["webhook"]  # requests without one keep the fingerprint they had before webhooks existed
+        for optional in ("webhook", "consent"):
+            if fields_[optional] is None:
+                del fields_[optional]  # requests without one keep the fingerprint they had before it existed
         return hashlib.sha256(json.dumps(fields_, sort_keys=True).encode()).hexdigest()
 
     @classmethod
@@ -55,7 +58,11 @@ class CreateSwapRequest:
         if "webhook" in body:
             allow_local = settings().allow_insecure_webhook_urls
             webhook = parse_webhook_request(body["webhook"], allow_insecure_local=allow_local)
-        return cls(**{**body, "webhook": webhook})
+        try:
+            consent = parse_consent(body.get("consent"))
+        except InvalidConsent as error:
+            raise ApiError("VALIDATION_ERROR", str(error)) from None
+        return cls(**{**body, "webhook": webhook, "consent": consent})
 
 
 def parse_create_request(raw_body: str | bytes | None, content_type: str | None) -> CreateSwapRequest:
@@ -124,6 +131,11 @@ class SwapService:
     def create(
         self, owner: str, request: CreateSwapRequest, idempotency_key: str | None
     ) -> tuple[dict[str, Any], bool]:
+        if self.config.require_consent_attestation and not request.consent:
+            raise ApiError(
+                "CONSENT_REQUIRED",
+                'This service requires a consent attestation: send "consent": {"attested": true, "reference": "..."}.',
+            )
         fingerprint = request.fingerprint()
         job_id = ids.job_id_for_idempotency_key(owner, idempotency_key) if idempotency_key else ids.new_job_id()
         if not (idempotency_key and self.store.get(job_id)):  # a replay spends no quota
@@ -138,6 +150,7 @@ class SwapService:
             client_reference=request.client_reference,
             idempotency_fingerprint=fingerprint,
             webhook=webhooks.initial_state(request.webhook) if request.webhook else None,
+            consent=request.consent,
         )
         replayed = not self.store.create(job)
         if replayed:

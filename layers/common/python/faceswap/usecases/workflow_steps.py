@@ -6,11 +6,13 @@ state), does one thing, and writes conditionally, so a retried or duplicated ste
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from faceswap.adapters.job_table import JobStore
 from faceswap.adapters.latency_store import LatencyStats
@@ -19,9 +21,10 @@ from faceswap.config import MAX_IMAGE_BYTES, settings
 from faceswap.domain import ids
 from faceswap.domain.clock import now_epoch, parse_iso
 from faceswap.domain.errors import JobError, JobFailure, ResultUnavailableError
-from faceswap.domain.images import InvalidImageError, human_size, inspect_image
+from faceswap.domain.images import InvalidImageError, human_size, inspect_image, sniff_image_type
 from faceswap.domain.job import FAILED, PROCESSING, QUEUED, ROLES, SUCCEEDED, Job
 from faceswap.domain.polling import PollPolicy
+from faceswap.provenance import unlabelled_provenance
 from faceswap.provider import (
     Photo,
     ProviderOutcomeUnknown,
@@ -30,6 +33,9 @@ from faceswap.provider import (
     factory,
 )
 from faceswap.usecases.job_endings import announce_once, fail_job
+
+if TYPE_CHECKING:
+    from faceswap.provenance.labelling import Labelled
 
 # The poll's own status in the execution state (the ASL's Choice reads it), not a job status.
 POLL_RUNNING, POLL_SUCCEEDED, POLL_FAILED, POLL_TIMED_OUT = "running", "succeeded", "failed", "timed_out"
@@ -76,12 +82,20 @@ class Steps:
     # -- Validate: before any credit is spent ------------------------------------------------------------------
     def validate(self, job_id: str) -> dict[str, Any]:
         job = self._active(job_id)
+        digests: dict[str, dict[str, str]] = {}
         for role in ROLES:
             data, total = self._read_sized(job, role)
             try:
                 inspect_image(data, total_size=total)
             except InvalidImageError as error:
                 raise JobFailure(error.code, f"The {role} image was rejected: {error.message}") from error
+            # The result's C2PA manifest names the inputs by these hashes only (no copies, no thumbnails).
+            digests[role] = {
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "content_type": sniff_image_type(data[:16]) or "image/jpeg",
+            }
+        if job.input_digests != digests:
+            self.store.record_input_digests(job_id, digests)
         deadline = job.deadline_at or int(now_epoch() + self.config.job_timeout_seconds)
         if job.deadline_at is None:
             self.store.set_deadline(job_id, deadline)
@@ -248,22 +262,52 @@ class Steps:
                 raise JobFailure(error.code, error.message) from error
             spool.seek(0)
             key = result_key(job_id, fetched.content_type)
+            stored: IO[bytes]
+            if self.config.provenance_mode == "off":
+                stored, sha256, size, provenance = spool, fetched.sha256, fetched.size, unlabelled_provenance()
+            else:
+                # Labelled in memory (results are at most MAX_RESULT_BYTES); nothing unlabelled is ever stored.
+                labelled = self._label(job, spool.read(), fetched.content_type)
+                stored, sha256 = io.BytesIO(labelled.data), hashlib.sha256(labelled.data).hexdigest()
+                size, provenance = len(labelled.data), labelled.provenance
             self.storage.put_file(
                 key,
-                spool,
+                stored,
                 content_type=fetched.content_type,
-                metadata={"sha256": fetched.sha256, "job-id": job_id, "provider-task-id": job.provider_task_id or ""},
+                metadata={
+                    "sha256": sha256,
+                    "provider-sha256": fetched.sha256,
+                    "job-id": job_id,
+                    "provider-task-id": job.provider_task_id or "",
+                },
             )
         result = {
             "bucket": self.storage.bucket,
             "key": key,
-            "sha256": fetched.sha256,
-            "size": fetched.size,
+            "sha256": sha256,
+            "provider_sha256": fetched.sha256,
+            "size": size,
             "content_type": fetched.content_type,
         }
-        job = self.store.mark_succeeded(job_id, result) or self.store.require(job_id)
+        job = self.store.mark_succeeded(job_id, result, provenance) or self.store.require(job_id)
         announce_once(self.store, job)
         return {"status": job.status, "result": job.result, "metrics": job_metrics(job)}
+
+    def _label(self, job: Job, data: bytes, content_type: str) -> Labelled:
+        from faceswap.provenance import credentials
+        from faceswap.provenance.labelling import LabelRequest, label
+
+        digests = job.input_digests or {}
+        request = LabelRequest(
+            job_id=job.job_id,
+            mode=self.config.provenance_mode,
+            provider=job.provider or self.config.provider_name,
+            input_sha256={role: value["sha256"] for role, value in digests.items()},
+            input_content_types={role: value["content_type"] for role, value in digests.items()},
+            consent=job.consent,
+        )
+        secret_arn = self.config.provenance_signing_secret_arn
+        return label(data, content_type, request, lambda: credentials.load(secret_arn))
 
     # -- RecordFailure: the single way a job fails inside the workflow -----------------------------------------
     def record_failure(self, job_id: str, failure: dict[str, Any]) -> dict[str, Any]:
@@ -325,6 +369,10 @@ _EXHAUSTED = {
     "SecretUnavailableError": (
         "PROVIDER_UNAVAILABLE",
         "The provider's API key could not be read from Secrets Manager; gave up after retries.",
+    ),
+    "ProvenanceTransientError": (
+        "PROVENANCE_FAILED",
+        "The result could not be labelled (Secrets Manager kept failing); it was not stored unlabelled.",
     ),
 }
 
