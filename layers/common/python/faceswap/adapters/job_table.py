@@ -319,7 +319,7 @@ class JobStore:
             job_id,
             "SET #wh.#ws = :pending, #wh.generation = #wh.generation + :one, #wh.attempts = :zero, "
             "#wh.delivered_at = :null REMOVE #wh.message_id, #wh.first_attempt_at",
-            {"#wh": "webhook", "#ws": "status", "#status": "status"},
+            {"#wh": "webhook", "#ws": "status"},
             {
                 ":pending": "pending",
                 ":one": 1,
