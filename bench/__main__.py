@@ -13,6 +13,7 @@ BENCHMARKS = [
     ("cost model", "bench.cost_model"),
     ("cold starts and sizes", "bench.cold_start"),
     ("archive memory", "bench.archive_memory"),
+    ("provenance labelling", "bench.provenance_bench"),
     ("local stack throughput and measured cost", "bench.stack_bench"),
     ("webhook latency", "bench.webhook_latency"),
 ]

@@ -180,6 +180,9 @@ def run() -> dict[str, object]:
         "EVENT_SOURCE": "faceswap",
         "ALLOW_INSECURE_RESULT_URLS": "true",
         "MAX_RESULT_BYTES": str(64 * 2**20),
+        # The streamed 20 MB body is not a decodable image: this measures the streaming path (ProvenanceMode=off).
+        # Labelling's own peak, on a real ~2048 px JPEG, is in bench/provenance_bench.py.
+        "PROVENANCE_MODE": "off",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     with moto_server() as endpoint, environment({**env, "AWS_ENDPOINT_URL": endpoint}):

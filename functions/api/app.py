@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from faceswap.domain.errors import ApiError
+from faceswap.domain.errors import ApiError, TransientError
 from faceswap.domain.identity import caller_owner
 from faceswap.usecases.swaps import SwapService, check_idempotency_key, parse_create_request
 
@@ -128,6 +128,12 @@ def api_error(error: ApiError) -> Response[str]:
     return _json(error.status, {"error": {"code": error.code, "message": error.message}}, error.headers)
 
 
+def aws_busy(error: TransientError) -> Response[str]:
+    # DynamoDB, S3 or Step Functions throttled us past boto3's own retries: the caller may simply try again.
+    logger.warning("AWS throttled the request", extra={"reason": str(error)})
+    return api_error(ApiError("THROTTLED", "The service is busy; retry shortly.", headers={"Retry-After": "1"}))
+
+
 def unexpected_error(error: Exception) -> Response[str]:
     logger.exception("unexpected error")
     return _json(500, {"error": {"code": "INTERNAL_ERROR", "message": "An internal error occurred."}})
@@ -135,6 +141,7 @@ def unexpected_error(error: Exception) -> Response[str]:
 
 # Registered by call, not as decorators, so the functions keep their types (Powertools' decorator is untyped).
 app.exception_handler(ApiError)(api_error)
+app.exception_handler(TransientError)(aws_busy)
 app.exception_handler(Exception)(unexpected_error)
 
 

@@ -161,6 +161,14 @@ def run(
         )
     print(f"\nResult: {out / f'result.{extension}'} ({len(result)} bytes, sha256 {job['result']['sha256']})")
     print(f"Side by side: {out / 'side_by_side.jpg'}; events: {out / 'events.jsonl'}")
+    from faceswap_client.verification import describe, verify_bytes
+
+    report = verify_bytes(result, name=str(out / f"result.{extension}"))
+    print("\nVerification (faceswap verify):")
+    for key, value in describe(report)[1:]:
+        print(f"  {key}={'' if value is None else value}")
+    if report.manifest.state != "valid" or not report.watermark_found:
+        raise DemoError("the result is not labelled as AI-generated")
     print(f"Done in {time.monotonic() - began:.1f} s.")
     return 0
 

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +51,10 @@ SUBMIT_FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("reset", {}),
     ("malformed_json", {}),
     ("accept_then_timeout", {}),
+    ("accept_then_502", {}),
+    ("error_in_200", {"code": "ERROR_NO_FACE_IN_FILE"}),
+    ("loose_types", {}),
+    ("non_ascii_task_id", {}),
     ("task_failed", {"code": "ERROR_NO_FACE_IN_FILE"}),
     ("task_status_3", {}),
     ("never_finish", {}),
@@ -65,6 +69,9 @@ QUERY_FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("malformed_json", {}),
     ("task_failed", {"code": "ERROR_FACE_COUNT_INVALID"}),
     ("task_status_3", {}),
+    ("error_in_200", {"field": "error_code_str", "code": "ERROR_SMALL_FACE_SIZE"}),
+    ("error_with_payload", {}),
+    ("loose_types", {}),
 ]
 RESULT_FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("http_503", {}),
@@ -72,6 +79,7 @@ RESULT_FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("reset", {}),
     ("result_expired", {}),
     ("result_slow", {"chunk_bytes": 16384, "delay_seconds": 0.01}),
+    ("headers_then_stall", {}),
 ]
 # Our functions the crash hook may hit, and who retries them: Step Functions (Retry on Lambda.Unknown), Lambda's
 # asynchronous retries (S3 notifications), or the API client (same Idempotency-Key).
@@ -196,7 +204,7 @@ def install_provider_faults(emulator: EmulatorServer, rate: float) -> None:
         missed = 1.0
         for fault, params in faults:
             params = dict(params)
-            if fault in ("timeout", "accept_then_timeout"):
+            if fault in ("timeout", "accept_then_timeout", "headers_then_stall"):
                 params.setdefault("seconds", FAULT_SLEEP_SECONDS)
             emulator.faults.add(endpoint, fault, probability=min(1.0, share / missed), params=params)
             missed -= share
@@ -338,7 +346,13 @@ def run_soak(
         swapper=swapper,
         job_timeout_seconds=job_timeout_seconds,
         poll_expected_seconds=1,
-        parameter_overrides={"PollMinSeconds": "1", "PollMaxSeconds": "4"},
+        parameter_overrides={
+            "PollMinSeconds": "1",
+            "PollMaxSeconds": "4",
+            # One caller drives every job: the soak measures faults, not the per-caller limits.
+            "MaxActiveJobsPerCaller": str(max(jobs, 10)),
+            "MaxJobsPerCallerPerDay": str(max(2 * jobs, 1000)),
+        },
     )
     unique = UniquePhotos(*(photos or sample_pair()))
     hook = CrashHook(crash_rate, seed)
@@ -474,22 +488,84 @@ def _check_results(
             continue
         body = s3.get_object(Bucket=stack.bucket, Key=keys[0])["Body"].read()
         digest = hashlib.sha256(body).hexdigest()
-        if not digest == tasks[0]["result_sha256"] == (record.get("result") or {}).get("sha256"):
+        result = record.get("result") or {}
+        # The stored result is the provider's output, labelled: its hash is recorded, and the provider's beside it.
+        if not (digest == result.get("sha256") and tasks[0]["result_sha256"] == result.get("provider_sha256")):
             problems.append(
-                f"{job_id}: archived sha256 {digest[:12]} != provider output {str(tasks[0]['result_sha256'])[:12]}"
+                f"{job_id}: archived sha256 {digest[:12]} / provider output {str(tasks[0]['result_sha256'])[:12]} "
+                "do not match the job record"
             )
+        elif not _labelled(body, job_id):
+            problems.append(f"{job_id}: the archived result is not labelled (C2PA manifest and watermark)")
+    uploads = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix="uploads/")
+        for item in page.get("Contents", [])
+    ]
+    report.checks.append(check_no_inputs_left(records, uploads))
     strays = sorted(set(keys_by_job) - set(records))
     if strays:
         problems.append(f"results of unknown jobs: {strays[:3]}")
     succeeded = sum(1 for record in records.values() if record.get("status") == "succeeded")
     report.checks.append(
         Check(
-            "every succeeded job has exactly one archived result matching the provider's output "
-            "(and no failed job has one)",
+            "every succeeded job has exactly one archived result matching the provider's output, labelled and "
+            "verified (and no failed job has one)",
             not problems,
             "; ".join(problems[:3]) if problems else f"{succeeded} results verified",
         )
     )
+
+
+# -- invariants, as functions of plain data (usable by any harness that can list records, events and keys) -------
+def check_none_stuck(records: dict[str, dict[str, Any]]) -> Check:
+    stuck = [job_id for job_id, record in records.items() if record.get("status") not in FINAL_STATUSES]
+    detail = f"{len(stuck)} not final, e.g. {stuck[:3]}" if stuck else f"{len(records)} jobs"
+    return Check("every job ended succeeded or failed (none stuck)", not stuck, detail)
+
+
+def check_one_terminal_event_per_job(records: dict[str, dict[str, Any]], events: Iterable[dict[str, Any]]) -> Check:
+    kinds: dict[str, list[str]] = {job_id: [] for job_id in records}
+    for event in events:
+        job_id = (event.get("detail") or {}).get("job_id")
+        if event.get("detail-type") in TERMINAL and job_id in kinds:
+            kinds[job_id].append(event["detail-type"])
+    wrong = [
+        job_id
+        for job_id, seen in kinds.items()
+        if len(seen) != 1 or seen[0] != f"FaceSwap {str(records[job_id].get('status', '')).capitalize()}"
+    ]
+    detail = ", ".join(f"{job_id}: {kinds[job_id]}" for job_id in wrong[:3])
+    return Check("exactly one terminal event per job, matching its status", not wrong, detail)
+
+
+def check_no_result_for_failed(records: dict[str, dict[str, Any]], keys: Iterable[str]) -> Check:
+    with_results = {Path(key).stem for key in keys if key.startswith("results/")}
+    wrong = [
+        job_id for job_id, record in records.items() if record.get("status") != "succeeded" and job_id in with_results
+    ]
+    return Check("no object under results/ for a job that did not succeed", not wrong, ", ".join(wrong[:3]))
+
+
+def check_no_inputs_left(records: dict[str, dict[str, Any]], keys: Iterable[str]) -> Check:
+    with_uploads = {key.split("/")[1] for key in keys if key.startswith("uploads/") and key.count("/") >= 2}
+    wrong = [
+        job_id
+        for job_id, record in records.items()
+        if record.get("status") in ("failed", "deleted") and job_id in with_uploads
+    ]
+    return Check("no uploaded photo left for a failed or deleted job", not wrong, ", ".join(wrong[:3]))
+
+
+def check_at_most_one_submission_per_job(
+    target_sha256_by_job: dict[str, str], tasks: Iterable[dict[str, Any]]
+) -> Check:
+    """Provider tasks map to jobs by the sha256 of their target photo (unique per job in a soak)."""
+    per_target = Counter(task["target_sha256"] for task in tasks)
+    twice = [job_id for job_id, sha in target_sha256_by_job.items() if per_target.get(sha, 0) > 1]
+    strangers = [sha for sha in per_target if sha not in set(target_sha256_by_job.values())]
+    detail = f"{len(twice)} jobs submitted twice, {len(strangers)} tasks of no job" if twice or strangers else ""
+    return Check("the provider accepted at most one submission per job", not twice and not strangers, detail)
 
 
 # -- command line -------------------------------------------------------------------------------------------------
@@ -524,6 +600,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(report.render(), flush=True)
     return 0 if report.ok else 1
+
+
+def _labelled(body: bytes, job_id: str) -> bool:
+    from faceswap_client.verification import verify_bytes
+
+    report = verify_bytes(body)
+    return report.manifest.state == "valid" and report.manifest.job_id == job_id and report.watermark_found
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Any
 
 from faceswap_local.aws import LocalCloud
 from faceswap_local.aws.template import load_template
+from faceswap_local.dev_ca import ensure_dev_credentials
 from faceswap_local.emulator import DEFAULT_API_KEY, EmulatorConfig, EmulatorServer, Swapper, engine_swapper
 from faceswap_local.gateway import LocalGateway
 from faceswap_local.local_auth import LocalAuth
@@ -47,6 +48,9 @@ class StackOptions:
     # Function settings on top of the template's (e.g. WEBHOOK_RETRY_* to compress the webhook retry clock).
     env_overrides: dict[str, str] = field(default_factory=dict)
     webhook_secret: str | None = None  # whsec_...; None: a fresh one per stack (see OfflineStack.webhook_secret)
+
+    # Where the C2PA dev CA and signing certificate are kept (default: beside events_file, else .cache/c2pa-dev).
+    state_dir: Path | None = None
 
 
 class EventLog:
@@ -138,9 +142,15 @@ class OfflineStack:
         parameters = dict(options.parameter_overrides)
         if options.cors_origins:
             parameters.setdefault("CorsAllowedOrigins", ",".join(options.cors_origins))
+        declared = load_template(TEMPLATE).get("Resources", {})
         secret_values = {"ProviderApiKeySecret": api_key}
-        if "WebhookSigningSecret" in load_template(TEMPLATE).get("Resources", {}):
+        if "WebhookSigningSecret" in declared:
             secret_values["WebhookSigningSecret"] = self.webhook_secret
+        if "ProvenanceSigningSecret" in declared:
+            state_dir = options.state_dir or (
+                options.events_file.parent if options.events_file else REPO / ".cache" / "c2pa-dev"
+            )
+            secret_values["ProvenanceSigningSecret"] = ensure_dev_credentials(state_dir).secret_string()
         self.cloud = LocalCloud(
             TEMPLATE,
             parameter_overrides={

@@ -42,6 +42,7 @@ from faceswap_client.models import (
     WebhookState,
 )
 from faceswap_client.transport import RetryPolicy
+from faceswap_client.verification import VerifyExit, VerifyReport, verify
 from faceswap_client.version import __version__
 from faceswap_client.webhooks import WebhookEvent, verify_webhook
 
@@ -76,11 +77,14 @@ __all__ = [
     "Unauthenticated",
     "UploadForm",
     "ValidationFailed",
+    "VerifyExit",
+    "VerifyReport",
     "WaitTimeout",
     "Webhook",
     "WebhookEvent",
     "WebhookState",
     "WebhookVerificationError",
     "__version__",
+    "verify",
     "verify_webhook",
 ]

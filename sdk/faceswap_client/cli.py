@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from faceswap_client import commands, smoke
+from faceswap_client import commands, smoke, verification
 from faceswap_client.commandline import Console, Context, Subparsers, connection_options, exit_code_for
 from faceswap_client.errors import CliError, FaceSwapError
 from faceswap_client.exit_codes import EXIT_CODE_HELP
@@ -37,6 +37,7 @@ SUBCOMMANDS: tuple[Register, ...] = (
     commands.register_delete,
     commands.register_events,
     smoke.register,
+    verification.register,
 )
 
 

@@ -51,8 +51,11 @@ JOB_ERROR_HINTS: dict[str, str] = {
     "RESULT_EXPIRED": "the provider's result expired before it could be stored",
     "RESULT_INVALID": "the provider's result was not a valid image",
     "RESULT_UNAVAILABLE": "the provider's result could not be downloaded; retry later",
+    "CONSENT_REQUIRED": "this service requires a consent attestation with every job",
     "PROVENANCE_FAILED": "the result could not be labelled as AI-made (operator action needed)",
     "INVALID_REQUEST": "the job request was malformed or pointed outside the application's bucket",
+    "DAILY_QUOTA_EXCEEDED": "the deployment's daily limit of jobs from the drop zone and EventBridge is reached",
+    "INPUT_INCOMPLETE": "only one photo of a drop-zone pair arrived within the pair timeout; upload both",
     "INTERNAL_ERROR": "the service failed unexpectedly",
 }
 

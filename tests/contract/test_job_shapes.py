@@ -48,6 +48,7 @@ def finished_job(status: str) -> Job:
             "sha256": SHA,
             "size": 2048,
             "content_type": "image/jpeg",
+            "provider_sha256": "a" * 64,
         }
         if status == SUCCEEDED
         else None,
@@ -55,16 +56,27 @@ def finished_job(status: str) -> Job:
         terminal_event_sent=True,
         idempotency_fingerprint="f" * 64,
         webhook={
-            "url": "https://hooks.example.com/faceswap",
+            "url": "https://hooks.example.com/faceswap?token=t",
             "host": "hooks.example.com",
             "events": ["succeeded", "failed"],
             "status": "delivered",
             "generation": 1,
             "attempts": 1,
-            "last_status_code": 204,
+            "last_status_code": 200,
             "last_attempt_at": "2026-05-04T10:00:21.000Z",
             "delivered_at": "2026-05-04T10:00:21.000Z",
         },
+        consent={"attested": True, "reference": "consent-record-42"},
+        input_digests={role: {"sha256": SHA, "content_type": "image/jpeg"} for role in ("target", "template")},
+        provenance={
+            "c2pa": True,
+            "xmp": True,
+            "watermark": True,
+            "digital_source_type": "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia",
+            "watermark_payload": JOB_ID[:12],
+        }
+        if status == SUCCEEDED
+        else None,
     )
 
 

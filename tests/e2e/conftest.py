@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 import requests
 from faceswap_local.emulator import EmulatorConfig
+from faceswap_local.soak import set_function_environment
 from faceswap_local.stack import OfflineStack, StackOptions
 
 from tests.conftest import EVENTS
@@ -133,9 +134,14 @@ def e2e(sample_photos: dict[str, Path]) -> Iterator[E2E]:
         gateway_port=0,
         emulator=EmulatorConfig(queued_seconds=0.05, processing_seconds=0.2),
         job_timeout_seconds=60,
+        # The suites run dozens of jobs per caller at once; tests of the limits lower them per function.
+        parameter_overrides={"MaxActiveJobsPerCaller": "1000"},
         env_overrides=WEBHOOK_TEST_CLOCK,
     )
     with OfflineStack(options) as stack:
+        # With the workflow's waits scaled to zero, the drop zone's pair watch would check a photo before its
+        # partner is even uploaded; the tests of that watch switch it on for themselves.
+        set_function_environment(stack.cloud, {"INBOX_PAIR_WATCH_ARN": ""}, ("UploadTriggerFunction",))
         yield E2E(stack, {name: path.read_bytes() for name, path in sample_photos.items()})
 
 

@@ -54,7 +54,11 @@ class LiveApi:
 @pytest.fixture(scope="module")
 def live_api() -> Iterator[LiveApi]:
     options = StackOptions(
-        time_scale=0.0, gateway_port=0, emulator=EmulatorConfig(queued_seconds=0.05, processing_seconds=0.1)
+        time_scale=0.0,
+        gateway_port=0,
+        emulator=EmulatorConfig(queued_seconds=0.05, processing_seconds=0.1),
+        # Thousands of generated creates from one caller: the per-caller limits have their own tests.
+        parameter_overrides={"MaxActiveJobsPerCaller": "100000", "MaxJobsPerCallerPerDay": "100000"},
     )
     with OfflineStack(options) as stack:
         yield LiveApi(stack.api_url, {"Authorization": f"Bearer {stack.auth.mint('fuzzer', ttl=3600)}"})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from faceswap_local.soak import (
     set_function_environment,
 )
 
-from tests.e2e.conftest import E2E, assert_valid_event, upload
+from tests.e2e.conftest import E2E, Caller, assert_valid_event, upload
 
 TERMINAL = ("FaceSwap Succeeded", "FaceSwap Failed")
 _PHOTO_INDEX = itertools.count(5000)  # module-wide: no two jobs of this file share a photo
@@ -116,7 +117,9 @@ def assert_one_clean_success(e2e: E2E, photos: Photos, job_id: str) -> dict[str,
     assert record["status"] == "succeeded"
     tasks = photos.tasks_for(e2e, job_id)
     assert len(tasks) == 1 and tasks[0]["task_id"] == record["provider_task_id"]
-    assert tasks[0]["result_sha256"] == record["result"]["sha256"] == event["detail"]["result"]["sha256"]
+    assert (
+        tasks[0]["result_sha256"] == record["result"]["provider_sha256"] == event["detail"]["result"]["provider_sha256"]
+    )
     e2e.stack.events.poll()
     assert len(terminal_events(e2e, job_id)) == 1
     assert executions_named(e2e, job_id) == 1
@@ -241,3 +244,95 @@ def test_task_that_never_finishes_times_out_at_the_deadline(e2e: E2E, photos: Ph
     assert len(photos.tasks_for(e2e, job_id)) == 1 and photos.tasks_for(e2e, job_id)[0]["state"] == "processing"
     assert len(terminal_events(e2e, job_id)) == 1
     assert e2e.stack.cloud.wait_execution(job_id, 10)["status"] == "FAILED"
+
+
+def test_face_error_in_a_200_query_answer_fails_the_job_promptly_with_its_code(e2e: E2E, photos: Photos):
+    # HTTP 200, error_code 0, error_detail.code naming the face error, no task_status: not an outage.
+    e2e.emulator.faults.add("query", "error_in_200", times=1, code="ERROR_NO_FACE_IN_FILE")
+    job_id = photos.create_and_upload(e2e)
+    event = e2e.terminal_event(job_id)
+    assert event["detail-type"] == "FaceSwap Failed"
+    assert event["detail"]["error"]["code"] == "FACE_NOT_FOUND"
+    assert_valid_event(event)
+    queries = [
+        r for r in e2e.stack.cloud.invocations if r.function == "QueryFunction" and r.event.get("job_id") == job_id
+    ]
+    assert len(queries) == 1 and not queries[0].errored  # no retries of the Query step
+    assert len(photos.tasks_for(e2e, job_id)) == 1
+    assert len(terminal_events(e2e, job_id)) == 1
+
+
+def test_submit_answered_by_a_proxy_502_after_acceptance_is_never_resent(e2e: E2E, photos: Photos):
+    e2e.emulator.faults.add("submit", "accept_then_502", times=1)
+    submits_before = e2e.emulator.stats()["requests"].get("submit", 0)
+    job_id = photos.create_and_upload(e2e)
+    event = e2e.terminal_event(job_id)
+    assert event["detail"]["error"]["code"] == "PROVIDER_OUTCOME_UNKNOWN"
+    assert len(photos.tasks_for(e2e, job_id)) == 1  # the one charge a proxy's 502 can hide
+    assert e2e.emulator.stats()["requests"]["submit"] - submits_before == 1
+
+
+def test_non_ascii_task_id_is_archived(e2e: E2E, photos: Photos):
+    e2e.emulator.faults.add("submit", "non_ascii_task_id", times=1)
+    job_id = photos.create_and_upload(e2e)
+    record = assert_one_clean_success(e2e, photos, job_id)
+    assert not record["provider_task_id"].isascii()
+    _, metadata = e2e.s3_object(record["result"]["key"])
+    assert metadata["provider-task-id"].startswith("=?UTF-8?B?")  # S3 metadata is ASCII-only
+
+
+def test_result_url_that_sends_headers_then_stalls_is_dropped_at_the_download_deadline(
+    e2e: E2E, photos: Photos, function_env: Any
+):
+    function_env({"RESULT_DOWNLOAD_SECONDS": "0.5"}, ("ArchiveFunction",))
+    e2e.emulator.faults.add("result", "headers_then_stall", times=1, seconds=8)
+    job_id = photos.create_and_upload(e2e)
+    started = time.monotonic()
+    assert_one_clean_success(e2e, photos, job_id)  # the retried attempt got the result
+    # The stalled attempt gave up at its 0.5 s deadline, not when the host closed after 8 s.
+    assert time.monotonic() - started < 6
+    archives = [
+        r for r in e2e.stack.cloud.invocations if r.function == "ArchiveFunction" and r.event.get("job_id") == job_id
+    ]
+    assert [r.errored for r in archives] == [True, False]
+    assert archives[0].payload["errorType"] == "ResultUnavailableError"
+
+
+def test_fifty_concurrent_creates_by_one_caller_make_at_most_the_active_limit(e2e: E2E, function_env: Any):
+    function_env({"MAX_ACTIVE_JOBS_PER_CALLER": "5"}, ("ApiFunction",))
+    caller = Caller(e2e.stack.api_url, e2e.stack.auth.mint("limits-e2e"))
+    barrier = threading.Barrier(8)  # as many at once as the local gateway's listen backlog takes
+
+    def create(index: int) -> Any:
+        if index < 8:
+            barrier.wait()
+        return caller.request("POST", "/v1/swaps", json={})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(create, range(50)))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(201) == 5, statuses
+    refused = [r for r in responses if r.status_code == 429]
+    assert len(refused) == 45
+    assert {r.json()["error"]["code"] for r in refused} == {"TOO_MANY_ACTIVE_JOBS"}
+    assert {r.headers["Retry-After"] for r in refused} == {"30"}
+    created = next(r.json()["job_id"] for r in responses if r.status_code == 201)
+    assert caller.request("DELETE", f"/v1/swaps/{created}").status_code == 200
+    assert caller.request("POST", "/v1/swaps", json={}).status_code == 201  # the deleted job's slot is free
+
+
+def test_a_drop_zone_photo_whose_partner_never_arrives_fails_incomplete(e2e: E2E, function_env: Any):
+    from faceswap.domain import ids
+
+    watch_arn = e2e.stack.cloud.resources["InboxPairWatchStateMachine"]
+    function_env({"INBOX_PAIR_WATCH_ARN": watch_arn}, ("UploadTriggerFunction",))
+    s3 = e2e.stack.cloud.client("s3")
+    key = "inbox/never-paired/template.png"
+    etag = s3.put_object(Bucket=e2e.stack.bucket, Key=key, Body=e2e.photos["astronaut"])["ETag"].strip('"')
+    job_id = ids.job_id_for_incomplete_pair(e2e.stack.bucket, key, etag)
+    event = e2e.terminal_event(job_id)
+    assert event["detail-type"] == "FaceSwap Failed"
+    assert event["detail"]["error"]["code"] == "INPUT_INCOMPLETE"
+    assert event["detail"]["inputs"]["target"] is None
+    assert_valid_event(event)
+    assert len(terminal_events(e2e, job_id)) == 1

@@ -6,6 +6,8 @@ import json
 import time
 
 import requests
+from faceswap.provenance import DIGITAL_SOURCE_TYPE
+from faceswap_client.verification import verify_bytes
 
 from tests.e2e.conftest import E2E, assert_valid_event, content_type, sha256, upload
 
@@ -22,12 +24,32 @@ def test_happy_path_through_presigned_uploads(e2e: E2E):
     assert sha256(body) == record["result"]["sha256"] == metadata["sha256"] == event["detail"]["result"]["sha256"]
     assert metadata["job-id"] == job_id and metadata["provider-task-id"] == record["provider_task_id"]
     task = next(t for t in e2e.emulator.stats()["tasks"] if t["task_id"] == record["provider_task_id"])
-    assert task["result_sha256"] == sha256(body)  # exactly what the provider produced
+    # The stored object is the provider's result, labelled: its own hash, and the provider's kept beside it.
+    provider_sha256 = task["result_sha256"]
+    assert provider_sha256 != sha256(body)
+    assert provider_sha256 == record["result"]["provider_sha256"] == metadata["provider-sha256"]
+    assert event["detail"]["result"]["provider_sha256"] == provider_sha256
+    assert (
+        event["detail"]["provenance"]
+        == record["provenance"]
+        == {
+            "c2pa": True,
+            "xmp": True,
+            "watermark": True,
+            "digital_source_type": DIGITAL_SOURCE_TYPE,
+            "watermark_payload": job_id[:12],
+        }
+    )
+    report = verify_bytes(body)
+    assert report.manifest.state == "valid" and report.manifest.job_id == job_id
+    assert report.watermark_found and report.watermark_payload == job_id[:12]
+    assert report.xmp_digital_source_type == DIGITAL_SOURCE_TYPE
     assert e2e.accepted() - before == 1
     assert e2e.states_entered(job_id)[:3] == ["Validate", "Submit", "WaitForProvider"]
     assert e2e.states_entered(job_id)[-2:] == ["CheckProgress", "Archive"]  # the workflow ends at Archive
     job = e2e.alice.request("GET", f"/v1/swaps/{job_id}").json()
     assert job["status"] == "succeeded" and job["result"]["sha256"] == sha256(body)
+    assert job["provenance"] == record["provenance"] and job["result"]["provider_sha256"] == provider_sha256
     assert requests.get(job["result"]["url"], timeout=10).content == body
     assert body != e2e.photos["astronaut"]
 
@@ -40,7 +62,7 @@ def test_drop_zone_pair_starts_one_job(e2e: E2E):
     event = e2e.stack.events.wait_for(
         lambda e: (
             e["detail"].get("origin") == "s3_inbox"
-            and e["detail"]["inputs"]["target"]["key"].startswith(f"inbox/{name}/")
+            and (e["detail"]["inputs"]["target"] or {}).get("key", "").startswith(f"inbox/{name}/")
         ),
         timeout=40,
     )

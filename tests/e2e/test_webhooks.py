@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 import pytest
 import requests
+from faceswap_client.verification import VerifyExit, verify_bytes
 
 from tests.conftest import EVENTS
 from tests.e2e.conftest import E2E, Caller, content_type, upload
@@ -98,6 +99,9 @@ def test_delivery_is_signed_and_carries_the_result(e2e: E2E):
     assert payload["timestamp"] == event["detail"]["timings"]["completed_at"]
     image = requests.get(data["result_url"], timeout=10).content
     assert hashlib.sha256(image).hexdigest() == data["result"]["sha256"]
+    # The result behind the link is labelled, and the payload says how (the same provenance as the job and event).
+    assert data["provenance"]["c2pa"] and data["provenance"]["watermark_payload"] == job_id[:12]
+    assert verify_bytes(image).exit_code == VerifyExit.VALID
     expires = time.mktime(time.strptime(data["result_url_expires_at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
     assert 3000 < expires - time.time() <= 3600
     assert state == {

@@ -24,6 +24,7 @@ FUNCTION_DIRS = {
     "QueryFunction": "query",
     "ArchiveFunction": "archive",
     "RecordFailureFunction": "record_failure",
+    "InboxPairCheckFunction": "inbox_pair_check",
     "WebhookFunction": "webhook",
 }
 

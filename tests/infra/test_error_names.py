@@ -19,6 +19,8 @@ from faceswap.usecases.workflow_steps import error_from_failure
 
 from tests.infra.test_asl import all_states
 
+REPO = Path(__file__).resolve().parents[2]
+
 # Step Functions' own error names (States.*) and the ones its Lambda integration reports (developer guide: "Error
 # handling in Step Functions" and "Handle Lambda service exceptions"; Sandbox.Timedout is a function timeout).
 DOCUMENTED = {
@@ -64,10 +66,18 @@ RETRIED_IN = {  # transient: retried with back-off by these states
     "SecretUnavailableError": {"Submit", "Query"},
     "ResultUnavailableError": {"Archive"},
     "EventPublishError": {"Archive", "RecordFailure"},
+    "ProvenanceTransientError": {"Archive"},
 }
 CAUGHT_AS = {  # permanent: Catch -> RecordFailure, which records this job error code
     "JobFailure": "FACE_NOT_FOUND",  # the code it carries (checked with one)
     "ProviderOutcomeUnknown": "PROVIDER_OUTCOME_UNKNOWN",
+    "StorageRequestError": "INTERNAL_ERROR",  # AWS refused a request's parameters: retrying cannot help
+    "UnknownProviderError": "INTERNAL_ERROR",  # PROVIDER names no adapter: a deployment mistake
+}
+# Transient, but raised only where a job starts (upload trigger, request listener, API), never by a workflow step:
+# the asynchronous invocation retries it (then parks the event in the dead-letter queue); the API answers 429.
+RAISED_BEFORE_THE_WORKFLOW = {
+    "WorkflowStartThrottledError": "StartExecution throttled",
 }
 NEVER_LEAVES_A_STEP = {
     "TransientError": "abstract base of the retried errors",
@@ -76,10 +86,10 @@ NEVER_LEAVES_A_STEP = {
     "InvalidImageError": "Validate turns it into JobFailure",
     "FetchError": "Archive turns it into JobFailure or ResultUnavailableError",
     "ApiError": "HTTP API only: the API handler answers it as a JSON error",
-    "WorkflowStartThrottledError": "entry points only (API: 429 THROTTLED; triggers: retried by async invoke)",
-    "UnknownProviderError": "a deployment mistake (PROVIDER names no adapter): Lambda error, execution fails, alarmed",
     "PayloadTooLargeError": "webhook function only: the delivery is recorded failed, never sent",
     "InvalidSigningSecretError": "webhook function only: the SQS message is retried, then dead-lettered (alarmed)",
+    "LimitExceeded": "API and intake only: answered 429, or recorded as the job's DAILY_QUOTA_EXCEEDED",
+    "InvalidConsent": "entry points only: the API answers VALIDATION_ERROR, a request event becomes INVALID_REQUEST",
 }
 
 
@@ -136,15 +146,16 @@ def test_every_lambda_task_retries_the_lambda_service_errors_aws_recommends(asl)
 
 def test_every_exception_class_has_a_deliberate_handling():
     exceptions = package_exceptions()
-    decided = set(RETRIED_IN) | set(CAUGHT_AS) | set(NEVER_LEAVES_A_STEP)
+    decided = set(RETRIED_IN) | set(CAUGHT_AS) | set(NEVER_LEAVES_A_STEP) | set(RAISED_BEFORE_THE_WORKFLOW)
     assert set(exceptions) == decided, (
         f"undecided: {sorted(set(exceptions) - decided)}; gone: {sorted(decided - set(exceptions))}"
     )
     transient = {
         name for name, cls in exceptions.items() if issubclass(cls, TransientError) and cls is not TransientError
     }
-    outside_the_workflow = {"WorkflowStartThrottledError"}  # entry points retry it their own way (see above)
-    assert transient - outside_the_workflow == set(RETRIED_IN), "every transient error of the workflow is retried"
+    assert transient == set(RETRIED_IN) | set(RAISED_BEFORE_THE_WORKFLOW), (
+        "every transient error is retried somewhere, and only those"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(RETRIED_IN))
@@ -177,3 +188,14 @@ def test_permanent_errors_reach_the_failure_recorder_with_their_code(asl, name):
 def test_secret_and_provider_transients_are_recorded_as_provider_unavailable():
     for name in ("ProviderTransientError", "SecretUnavailableError"):
         assert error_from_failure({"Error": name, "Cause": "{}"}).code == "PROVIDER_UNAVAILABLE"
+
+
+def test_the_pair_watch_names_only_real_errors_and_retries_the_lambda_service_errors():
+    definition = json.loads((REPO / "statemachine" / "inbox_pair_watch.asl.json").read_text(encoding="utf-8"))
+    exceptions, constructed = package_exceptions(), constructed_names()
+    for state_name, state in definition["States"].items():
+        for name in error_names(state) - DOCUMENTED:
+            assert name in exceptions and name in constructed, f"{state_name}: {name!r} is not raised by the code"
+        if state["Type"] == "Task":
+            missing = LAMBDA_SERVICE_ERRORS - explicitly_retried(state)
+            assert not missing, f"{state_name} does not retry {sorted(missing)}"

@@ -11,6 +11,7 @@ import pytest
 
 BUCKET = "arn:${AWS::Partition}:s3:::${BucketNamePrefix}-${AWS::AccountId}-${AWS::Region}"
 TABLE = "JobsTable.Arn"
+LIMITS = "LimitsTable.Arn"
 MACHINE = "Ref(FaceSwapStateMachine)"
 BUS = "EventBus.Arn"
 SECRET = "Ref(ProviderApiKeySecret)"
@@ -43,6 +44,8 @@ DDB_RU = {("dynamodb:GetItem", TABLE), ("dynamodb:UpdateItem", TABLE)}
 EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     "ApiFunctionRole": DDB_RW
     | {
+        ("dynamodb:GetItem", LIMITS),
+        ("dynamodb:UpdateItem", LIMITS),
         ("s3:PutObject", f"{BUCKET}/uploads/*"),
         ("s3:GetObject", f"{BUCKET}/uploads/*"),
         ("s3:GetObject", f"{BUCKET}/results/*"),
@@ -56,6 +59,8 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     },
     "UploadTriggerFunctionRole": DDB_RW
     | {
+        ("states:StartExecution", "Ref(InboxPairWatchStateMachine)"),
+        ("dynamodb:UpdateItem", LIMITS),
         ("s3:GetObject", f"{BUCKET}/uploads/*"),
         ("s3:GetObject", f"{BUCKET}/inbox/*"),
         ("s3:DeleteObject", f"{BUCKET}/uploads/*"),
@@ -66,6 +71,7 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     },
     "RequestListenerFunctionRole": DDB_RW
     | {
+        ("dynamodb:UpdateItem", LIMITS),
         ("states:StartExecution", MACHINE),
         ("events:PutEvents", BUS),
         ("sqs:SendMessage", "RequestDeadLetterQueue.Arn"),
@@ -88,8 +94,20 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("s3:PutObject", f"{BUCKET}/results/*"),
         ("s3:AbortMultipartUpload", f"{BUCKET}/results/*"),
         ("events:PutEvents", BUS),
+        ("secretsmanager:GetSecretValue", "Ref(ProvenanceSigningSecret)"),
     },
-    "RecordFailureFunctionRole": DDB_RU | {("events:PutEvents", BUS)},
+    "RecordFailureFunctionRole": DDB_RU
+    | {
+        ("events:PutEvents", BUS),
+        ("s3:DeleteObject", f"{BUCKET}/uploads/*"),
+        ("s3:DeleteObject", f"{BUCKET}/results/*"),
+    },
+    "InboxPairCheckFunctionRole": DDB_RW
+    | {
+        ("s3:GetObject", f"{BUCKET}/inbox/*"),
+        ("s3:ListBucket", BUCKET),
+        ("events:PutEvents", BUS),
+    },
     "WebhookFunctionRole": DDB_RU
     | {
         ("s3:GetObject", f"{BUCKET}/results/*"),
@@ -100,6 +118,13 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("sqs:ChangeMessageVisibility", "WebhookQueue.Arn"),
         ("sqs:SendMessage", "WebhookDeadLetterQueue.Arn"),
     },
+    "InboxPairWatchStateMachineRole": {
+        (
+            "lambda:InvokeFunction",
+            "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:Ref(InboxPairCheckFunction)*",
+        )
+    }
+    | {(action, "*") for action in STAR_RESOURCE_EXCEPTIONS if action.startswith("logs:")},
     "FaceSwapStateMachineRole": {
         (
             "lambda:InvokeFunction",

@@ -45,9 +45,12 @@ ELF_MACHINE_AARCH64 = 183
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 
 
-def requirement_pins() -> dict[str, str]:
+LAYERS = {"CommonLayer": "common", "ProvenanceLayer": "provenance"}
+
+
+def requirement_pins(folder: str = "common") -> dict[str, str]:
     pins = {}
-    for line in (REPO / "layers" / "common" / "requirements.txt").read_text().splitlines():
+    for line in (REPO / "layers" / folder / "requirements.txt").read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
             name, version = line.split("==")
@@ -116,11 +119,25 @@ def test_every_function_and_the_layer_are_built(build_dir):
         assert (build_dir / name / "app.py").read_bytes() == (REPO / "functions" / folder / "app.py").read_bytes()
     assert (build_dir / "CommonLayer" / "python" / "faceswap" / "__init__.py").exists()
     assert "CommonLayer" in (build_dir / "template.yaml").read_text()
+    assert (build_dir / "ProvenanceLayer" / "python" / "c2pa" / "__init__.py").exists()
+    assert not (build_dir / "ProvenanceLayer" / "python" / "faceswap").exists()  # the package ships once
 
 
 @pytest.mark.slow
-def test_layer_holds_the_pinned_requirements_as_arm64_cp313_wheels(build_dir):
-    layer = build_dir / "CommonLayer" / "python"
+def test_archive_function_with_both_layers_fits_lambda(build_dir):
+    size = sum(
+        p.stat().st_size
+        for folder in ("ArchiveFunction", "CommonLayer", "ProvenanceLayer")
+        for p in (build_dir / folder).rglob("*")
+        if p.is_file()
+    )
+    assert size < LAMBDA_UNZIPPED_LIMIT * 0.8, f"{size / 1e6:.0f} MB unzipped: too close to the 250 MB limit"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layer_name", list(LAYERS))
+def test_layer_holds_the_pinned_requirements_as_arm64_cp313_wheels(build_dir, layer_name):
+    layer = build_dir / layer_name / "python"
     installed = {}
     for dist_info in layer.glob("*.dist-info"):
         name, version = dist_info.name.removesuffix(".dist-info").rsplit("-", 1)
@@ -131,15 +148,18 @@ def test_layer_holds_the_pinned_requirements_as_arm64_cp313_wheels(build_dir):
             if line.startswith("Tag:")
         ]
         for tag in tags:
-            python, _abi, platform = tag.split("-")
-            assert platform == "any" or (platform.endswith("aarch64") and python == "cp313"), (dist_info.name, tag)
-    for name, version in requirement_pins().items():
+            python, abi, platform = tag.split("-")
+            # Native code for arm64 that CPython 3.13 loads: built for cp313, the stable ABI (abi3, e.g.
+            # cryptography), or a library opened through ctypes (py3-none, e.g. c2pa-python).
+            fits = python == "cp313" or abi == "abi3" or (python == "py3" and abi == "none")
+            assert platform == "any" or (platform.endswith("aarch64") and fits), (dist_info.name, tag)
+    for name, version in requirement_pins(LAYERS[layer_name]).items():
         assert installed.get(name) == version, f"{name}=={version} missing from the layer (found {installed.get(name)})"
 
 
 @pytest.mark.slow
 def test_layer_native_code_is_aarch64_for_cpython_313(build_dir):
-    shared_objects = [p for p in (build_dir / "CommonLayer" / "python").rglob("*.so*") if p.is_file()]
+    shared_objects = [p for name in LAYERS for p in (build_dir / name / "python").rglob("*.so*") if p.is_file()]
     assert shared_objects, "expected compiled extensions (Pillow, pydantic-core)"
     for path in shared_objects:
         header = path.read_bytes()[:20]
@@ -161,6 +181,7 @@ def test_layer_leaves_the_sdk_to_the_runtime_and_fits_lambda(build_dir):
 @pytest.mark.slow
 def test_everything_the_handlers_and_shared_package_import_is_available(build_dir):
     layer = build_dir / "CommonLayer" / "python"
+    provenance = build_dir / "ProvenanceLayer" / "python"
     sources = [REPO / "functions" / folder / "app.py" for folder in FUNCTION_DIRS.values()]
     sources += list((layer / "faceswap").rglob("*.py"))
     missing = {}
@@ -168,7 +189,11 @@ def test_everything_the_handlers_and_shared_package_import_is_available(build_di
         for module in imported_top_level_modules(source):
             function_dir = source.parent
             local = (function_dir / f"{module}.py").exists() or (function_dir / module).is_dir()
-            if not (module in STDLIB_313 or module in RUNTIME_PROVIDED or local or importable_from(layer, module)):
+            # Only the archive function has ProvenanceLayer, and only faceswap.provenance needs it.
+            in_layers = importable_from(layer, module) or (
+                "provenance" in source.parts and importable_from(provenance, module)
+            )
+            if not (module in STDLIB_313 or module in RUNTIME_PROVIDED or local or in_layers):
                 missing.setdefault(module, []).append(
                     str(
                         source.relative_to(build_dir.parent.parent)

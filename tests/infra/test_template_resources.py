@@ -78,7 +78,8 @@ def test_functions_use_their_folder_runtime_architecture_and_layer(sam_template,
         assert props["Architectures"] == ["arm64"]
         assert props["Handler"] == "app.lambda_handler"
         assert props["TracingConfig"] == {"Mode": "Active"}
-        assert len(props["Layers"]) == 1 and props["Layers"][0]["Ref"].startswith("CommonLayer")
+        assert props["Layers"][0]["Ref"].startswith("CommonLayer")
+        assert len(props["Layers"]) == (2 if name == "ArchiveFunction" else 1)
         assert sam_template["Resources"][name]["Properties"]["CodeUri"] == f"functions/{folder}/"
         assert (REPO / "functions" / folder / "app.py").exists()
         variables = env(cfn, name)
@@ -145,6 +146,18 @@ def test_limits_of_urls_and_archive(cfn):
     assert env(cfn, "ArchiveFunction")["ALLOW_INSECURE_RESULT_URLS"] == "false"
     archive = cfn["Resources"]["ArchiveFunction"]["Properties"]
     assert archive["Timeout"] == 120 and archive["MemorySize"] == 512
+    assert env(cfn, "ArchiveFunction")["PROVENANCE_SIGNING_SECRET_ARN"] == {"Ref": "ProvenanceSigningSecret"}
+    assert env(cfn, "ArchiveFunction")["PROVENANCE_MODE"] == {"Ref": "ProvenanceMode"}
+
+
+def test_only_the_archive_function_carries_the_provenance_layer(cfn):
+    for name in FUNCTION_DIRS:
+        layers = [layer.get("Ref", "") for layer in cfn["Resources"][name]["Properties"].get("Layers", [])]
+        assert any(ref.startswith("ProvenanceLayer") for ref in layers) == (name == "ArchiveFunction"), name
+        assert sum(ref.startswith("CommonLayer") for ref in layers) == 1, name
+    parameters = cfn["Parameters"]
+    assert parameters["ProvenanceMode"]["Default"] == "full"
+    assert parameters["RequireConsentAttestation"]["Default"] == "false"
 
 
 def test_layer_is_a_makefile_build_for_arm64_python313(sam_template):
@@ -155,6 +168,10 @@ def test_layer_is_a_makefile_build_for_arm64_python313(sam_template):
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
     makefile = (REPO / "layers" / "common" / "Makefile").read_text()
     assert "build-CommonLayer:" in makefile and "manylinux2014_aarch64" in makefile
+    provenance = sam_template["Resources"]["ProvenanceLayer"]
+    assert provenance["Metadata"]["BuildMethod"] == "makefile"
+    assert provenance["Properties"]["ContentUri"] == "layers/provenance"
+    assert "build-ProvenanceLayer:" in makefile
 
 
 def test_bucket_lifecycle_encryption_and_public_access(cfn):

@@ -18,6 +18,7 @@ from PIL import Image
 REGION = "us-east-1"
 BUCKET = "faceswap-123456789012-us-east-1"
 TABLE = "faceswap-jobs"
+LIMITS_TABLE = "faceswap-limits"
 BUS = "faceswap-bus"
 
 
@@ -65,6 +66,7 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "JOBS_TABLE": TABLE,
+        "LIMITS_TABLE": LIMITS_TABLE,
         "BUCKET_NAME": BUCKET,
         "EVENT_BUS_NAME": BUS,
         "EVENT_SOURCE": "faceswap",
@@ -83,6 +85,12 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
             TableName=TABLE,
             KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.create_table(
+            TableName=LIMITS_TABLE,
+            KeySchema=[{"AttributeName": "counter_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "counter_id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
         events = boto3.client("events", region_name=REGION)

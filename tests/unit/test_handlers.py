@@ -156,6 +156,27 @@ def test_sample_workflow_events_name_a_valid_job(fake_aws):
         assert json.loads(path.read_text())["job_id"] == "0f4d5a3c9b2e4f60a1b2c3d4e5f60718"
 
 
+def test_api_answers_429_with_retry_after_when_aws_throttles_it(fake_aws, monkeypatch):
+    from faceswap.domain.errors import StorageTransientError
+    from faceswap.usecases.swaps import SwapService
+
+    def throttled(*_args, **_kwargs):
+        raise StorageTransientError("DynamoDB put_item: ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(SwapService, "create", throttled)
+    status, body, headers = call_api(api_event("api_create_swap.json"))
+    assert (status, body["error"]["code"], headers["Retry-After"]) == (429, "THROTTLED", "1")
+
+
+def test_api_limits_answer_429_with_retry_after(fake_aws, monkeypatch):
+    monkeypatch.setenv("MAX_ACTIVE_JOBS_PER_CALLER", "1")
+    event = api_event("api_create_swap.json")
+    event["headers"] = {k: v for k, v in event["headers"].items() if k.lower() != "idempotency-key"}
+    assert call_api(event)[0] == 201
+    status, body, headers = call_api(event)
+    assert (status, body["error"]["code"], headers["Retry-After"]) == (429, "TOO_MANY_ACTIVE_JOBS", "30")
+
+
 def test_webhook_function_with_the_sample_event_skips_a_job_without_webhook(fake_aws, monkeypatch):
     """The sample SQS record names a job this table does not hold: acknowledged, nothing sent, nothing kept."""
     monkeypatch.setenv("WEBHOOK_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/none")

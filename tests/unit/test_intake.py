@@ -140,6 +140,83 @@ def test_a_late_upload_to_a_deleted_job_is_removed(fake_aws):
     assert fake_aws.executions() == []
 
 
+def test_eventbridge_client_reference_aws_cannot_store_is_dropped_not_fatal(fake_aws):
+    reference = "ok-\ud800-lone-surrogate"  # JSON can escape a lone surrogate; DynamoDB and EventBridge cannot hold it
+    for key in ("inbox/r/target.jpg", "inbox/r/template.jpg"):
+        fake_aws.s3.put_object(Bucket=BUCKET, Key=key, Body=image_bytes())
+    event = {
+        "id": "ev-ref",
+        "detail": {
+            "target": {"bucket": BUCKET, "key": "inbox/r/target.jpg"},
+            "template": {"bucket": BUCKET, "key": "inbox/r/template.jpg"},
+            "client_reference": reference,
+        },
+    }
+    outcome = Intake().handle_request_event(event)
+    assert outcome.action == "started"
+    assert JobStore().require(outcome.job_id).client_reference is None
+
+
+def test_too_large_upload_states_its_real_size_in_a_human_unit(fake_aws):
+    job_id = SwapService().create(ALICE, CreateSwapRequest(), None)[0]["job_id"]
+    six_mib = image_bytes() + b"\0" * (6 * 1024 * 1024 - len(image_bytes()))
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/target", Body=six_mib)
+    outcome = Intake().handle_object(BUCKET, f"uploads/{job_id}/target")
+    assert outcome.error_code == "IMAGE_TOO_LARGE"
+    message = JobStore().require(job_id).error["message"]
+    assert "6.0 MiB (6,291,456 bytes)" in message and "5.0 MiB" in message, message
+
+
+def test_a_failed_job_loses_both_input_photos_at_once(fake_aws):
+    job_id = SwapService().create(ALICE, CreateSwapRequest(), None)[0]["job_id"]
+    intake = Intake()
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/template", Body=image_bytes())
+    assert intake.handle_object(BUCKET, f"uploads/{job_id}/template").action == "recorded"
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/target", Body=b"GIF89a not really")
+    assert intake.handle_object(BUCKET, f"uploads/{job_id}/target").action == "rejected"
+    assert fake_aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0  # the valid template went too
+    # A photo that arrives after the job failed is removed as well.
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"uploads/{job_id}/template", Body=image_bytes())
+    assert intake.handle_object(BUCKET, f"uploads/{job_id}/template").action == "ignored"
+    assert fake_aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_a_lone_drop_zone_photo_starts_one_watch_and_fails_incomplete_once(fake_aws, monkeypatch):
+    monkeypatch.setenv("INBOX_PAIR_WATCH_ARN", fake_aws.state_machine_arn)
+    monkeypatch.setenv("INBOX_PAIR_TIMEOUT_SECONDS", "1800")
+    fake_aws.s3.put_object(Bucket=BUCKET, Key="inbox/lone/target.jpg", Body=image_bytes())
+    for _ in range(3):  # S3 delivers at least once
+        assert Intake().handle_object(BUCKET, "inbox/lone/target.jpg").action == "recorded"
+    executions = fake_aws.executions()
+    assert len(executions) == 1 and executions[0]["name"].startswith("pair-")
+    watch_input = json.loads(fake_aws.sfn.describe_execution(executionArn=executions[0]["executionArn"])["input"])
+    assert watch_input["key"] == "inbox/lone/target.jpg" and watch_input["wait_seconds"] == 1800
+
+    outcomes = [Intake().check_lone_photo(watch_input["key"], watch_input["etag"]) for _ in range(2)]
+    assert [o.error_code for o in outcomes] == ["INPUT_INCOMPLETE"] * 2 and outcomes[0].job_id == outcomes[1].job_id
+    job = JobStore().require(outcomes[0].job_id)
+    assert job.status == "failed" and "30 minutes" in job.error["message"]
+    failed = [e for e in fake_aws.emitted_events() if e["detail-type"] == "FaceSwap Failed"]
+    assert len(failed) == 1 and failed[0]["detail"]["error"]["code"] == "INPUT_INCOMPLETE"
+    assert failed[0]["detail"]["inputs"] == {
+        "target": {"bucket": BUCKET, "key": "inbox/lone/target.jpg"},
+        "template": None,
+    }
+    # The producer's photo stays in the drop zone (its lifecycle is InboxRetentionDays).
+    assert fake_aws.s3.list_objects_v2(Bucket=BUCKET, Prefix="inbox/lone/")["KeyCount"] == 1
+
+
+def test_the_pair_check_does_nothing_once_the_partner_came_or_the_photo_changed(fake_aws):
+    fake_aws.s3.put_object(Bucket=BUCKET, Key="inbox/p/target.jpg", Body=image_bytes())
+    etag = fake_aws.s3.head_object(Bucket=BUCKET, Key="inbox/p/target.jpg")["ETag"].strip('"')
+    fake_aws.s3.put_object(Bucket=BUCKET, Key="inbox/p/template.PNG", Body=image_bytes("PNG"))
+    assert Intake().check_lone_photo("inbox/p/target.jpg", etag).action == "duplicate"
+    fake_aws.s3.put_object(Bucket=BUCKET, Key="inbox/q/target.jpg", Body=image_bytes())
+    assert Intake().check_lone_photo("inbox/q/target.jpg", "an-older-etag").action == "ignored"
+    assert Intake().check_lone_photo("inbox/gone/target.jpg", "x").action == "ignored"
+    assert fake_aws.emitted_events() == []
+
+
 def test_drop_zone_jobs_get_the_default_webhook(fake_aws, monkeypatch):
     monkeypatch.setenv("DEFAULT_WEBHOOK_URL", "https://hooks.example.com/drop-zone?token=t")
     for key in ("inbox/d/target.jpg", "inbox/d/template.jpg"):

@@ -385,6 +385,32 @@ def test_trickling_body_hits_the_total_timeout_although_each_read_is_quick(serve
     assert "too long" in error.message
 
 
+def _stall_after(seconds: float, *, headers: bool) -> Route:
+    def stall(handler: BaseHTTPRequestHandler) -> None:
+        if headers:
+            handler.send_response(200)
+            handler.send_header("Content-Type", "image/png")
+            handler.send_header("Content-Length", str(len(PNG_BODY)))
+            handler.end_headers()
+            handler.wfile.flush()
+        time.sleep(seconds)
+
+    return stall
+
+
+@pytest.mark.parametrize("headers", [True, False], ids=["headers-then-stall", "no-headers"])
+def test_one_total_deadline_bounds_a_stalled_download_whatever_the_read_timeout(
+    server: LocalServer, headers: bool
+) -> None:
+    # Each socket read may wait at most what is left of the total deadline, not a whole read timeout.
+    server.routes["/r"] = _stall_after(6.0, headers=headers)
+    started = time.monotonic()
+    error = fetch_error(server.url("/r"), read_timeout=30.0, total_timeout=0.5)
+    elapsed = time.monotonic() - started
+    assert (error.code, error.retryable) == ("RESULT_UNAVAILABLE", True)
+    assert elapsed < 3.0, f"held for {elapsed:.1f} s, past the 0.5 s total deadline"
+
+
 def test_connection_refused_is_retryable() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

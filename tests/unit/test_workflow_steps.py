@@ -139,18 +139,18 @@ class KeyReadingProvider(ScriptedProvider):
 
 
 def with_secret(monkeypatch, fake_aws, provider: KeyReadingProvider, **secret) -> str:
-    """The real secret reader against a secret in moto; the provider double is built with the key it reads."""
+    """The real secret reader against a secret in moto; the provider double is built with the key it is given."""
     import boto3
 
     arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="provider-key", **secret)["ARN"]
     monkeypatch.setenv("PROVIDER_API_KEY_SECRET_ARN", arn)
 
     def build(config):
-        provider.key = factory.api_key()  # as a real adapter is built: with its key read first
+        provider.key = factory.api_key()  # what the real builder does before anything is sent
         return provider
 
-    monkeypatch.setitem(factory.PROVIDERS, "keyed", build)
-    monkeypatch.setenv("PROVIDER", "keyed")
+    monkeypatch.setitem(factory.PROVIDERS, "ailabtools", build)
+    monkeypatch.setenv("PROVIDER", "ailabtools")
     settings.cache_clear()  # a new sandbox with this configuration
     return arn
 
@@ -317,6 +317,33 @@ def test_inline_waiting_stops_at_its_budget_and_when_the_lambda_is_short_of_time
     assert Steps().query(queued_job)["status"] == "running" and provider.query_calls == 2
 
 
+def test_record_failure_deletes_both_input_photos(queued_job, fake_aws):
+    Steps().record_failure(queued_job, {"code": "FACE_NOT_FOUND", "message": "no face"})
+    assert fake_aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"uploads/{queued_job}/").get("KeyCount") == 0
+    # Idempotent: a repeated step finds nothing left to delete and does not fail.
+    Steps().record_failure(queued_job, {"code": "FACE_NOT_FOUND", "message": "no face"})
+
+
+def test_a_result_stored_by_an_archive_attempt_that_died_is_removed_when_the_job_fails(queued_job, fake_aws):
+    # Archive put the result, then its sandbox died before marking the job succeeded; the retries ran out.
+    fake_aws.s3.put_object(Bucket=BUCKET, Key=f"results/{queued_job}.jpg", Body=image_bytes())
+    Steps().record_failure(queued_job, {"code": "RESULT_EXPIRED", "message": "gone"})
+    assert fake_aws.s3.list_objects_v2(Bucket=BUCKET, Prefix="results/").get("KeyCount") == 0
+    assert JobStore().require(queued_job).status == "failed"
+
+
+def test_delete_objects_partial_failures_are_not_silent(fake_aws, monkeypatch):
+    from faceswap.adapters.storage import Storage
+    from faceswap.domain.errors import StorageTransientError
+
+    storage = Storage(BUCKET)
+    monkeypatch.setattr(
+        storage._s3, "delete_objects", lambda **_: {"Errors": [{"Key": "uploads/x/target", "Code": "SlowDown"}]}
+    )
+    with pytest.raises(StorageTransientError, match="SlowDown"):
+        storage.delete(["uploads/x/target"])
+
+
 class TricklingResult:
     """A result URL on 127.0.0.1 that sends a PNG one byte every 0.1 s (a slow but healthy download)."""
 
@@ -401,7 +428,8 @@ def test_archive_starts_no_download_without_time_for_one(processing_job, fake_aw
     assert server.requests == 0
 
 
-def test_archive_with_time_to_spare_stores_the_whole_result(processing_job, fake_aws):
+def test_archive_with_time_to_spare_stores_the_whole_result(processing_job, fake_aws, monkeypatch):
+    monkeypatch.setenv("PROVENANCE_MODE", "off")  # the trickled body is no image; labelling has its own tests
     server = TricklingResult(body_bytes=4)
     try:
         outcome = Steps().archive(processing_job, server.url, lambda_clock(60_000))

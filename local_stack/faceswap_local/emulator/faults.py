@@ -19,11 +19,25 @@ HTTP_FAULTS = frozenset({"http_429", "no_credits", "http_500", "http_502", "http
 TRANSPORT_FAULTS = frozenset({"timeout", "reset"})
 # Change what the task reports: on submit they are stamped on the new task, on query they answer that one query.
 TASK_FAULTS = frozenset({"task_failed", "task_status_3", "never_finish"})
+# Answer quirks: the same meaning in another shape, as other providers' stand-ins and proxies produce them.
+#   error_in_200        HTTP 200, error_code 0, the error only in `error_detail.code` (param field=error_code_str
+#                       puts it in the legacy field instead) and no task_status/task_id.
+#   error_with_payload  a success payload (task_status 2 + data.image) that also names an error code.
+#   loose_types         numbers as strings/floats ("2.0", 0.0) and `data` as a JSON-encoded string.
+#   non_ascii_task_id   (submit) the new task's id contains non-ASCII characters.
+#   accept_then_502     (submit) the task is accepted (and charged), then a proxy answers an HTML 502.
+#   headers_then_stall  (result) status and headers are sent, then nothing for `seconds`.
+QUIRK_FAULTS = frozenset({"error_in_200", "error_with_payload", "loose_types"})
 
 FAULTS_BY_ENDPOINT: dict[str, frozenset[str]] = {
-    "submit": HTTP_FAULTS | TRANSPORT_FAULTS | TASK_FAULTS | {"accept_then_timeout"},
-    "query": HTTP_FAULTS | TRANSPORT_FAULTS | TASK_FAULTS,
-    "result": HTTP_FAULTS | TRANSPORT_FAULTS | {"result_expired", "result_slow", "result_not_image"},
+    "submit": HTTP_FAULTS
+    | TRANSPORT_FAULTS
+    | TASK_FAULTS
+    | {"accept_then_timeout", "accept_then_502", "error_in_200", "loose_types", "non_ascii_task_id"},
+    "query": HTTP_FAULTS | TRANSPORT_FAULTS | TASK_FAULTS | QUIRK_FAULTS,
+    "result": HTTP_FAULTS
+    | TRANSPORT_FAULTS
+    | {"result_expired", "result_slow", "result_not_image", "headers_then_stall"},
 }
 
 _RULE_FIELDS = ("endpoint", "fault", "times", "probability", "params")

@@ -219,13 +219,27 @@ class _Handler(BaseHTTPRequestHandler):
             if rejection is not None:
                 self._send_provider_error(rejection.code, rejection.message)
                 return
-        task_fault = rule if rule is not None and rule.fault in TASK_FAULTS else None
-        task = emulator.tasks.create(files["image_target"], files["image_template"], task_fault)
+        fault = rule.fault if rule is not None else None
+        if fault == "error_in_200":
+            self._send_json(200, _error_in_200(rule))
+            return
+        task_fault = rule if fault in TASK_FAULTS else None
+        task = emulator.tasks.create(
+            files["image_target"],
+            files["image_template"],
+            task_fault,
+            id_prefix=str(rule.param("prefix", "任务-")) if fault == "non_ascii_task_id" else "",
+        )
         emulator.count_accepted()
-        if rule is not None and rule.fault == "accept_then_timeout":
+        if fault == "accept_then_timeout":
             # The task exists and will be charged; the client only sees its read timeout expire.
             emulator.sleep(rule.param("seconds", emulator.config.fault_timeout_seconds))
-        self._send_json(200, success_envelope(task_type="async", task_id=task.task_id))
+        if fault == "accept_then_502":
+            # The task exists and will be charged; a proxy in front lost the answer and says so in HTML.
+            self._send(502, _HTML_502, "text/html")
+            return
+        body = success_envelope(task_type="async", task_id=task.task_id)
+        self._send_json(200, _loosened(body) if fault == "loose_types" else body)
 
     def _query(self, params: dict[str, str]) -> None:
         emulator = self.emulator
@@ -244,7 +258,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_provider_error("ERROR_RESOURCE_NOT_FOUND", f"task {task_id} does not exist or has expired")
             return
         fault = rule.fault if rule is not None else None
-        if fault == "task_failed":
+        if fault == "error_in_200":
+            self._send_json(200, _error_in_200(rule))
+        elif fault == "error_with_payload":
+            body = success_envelope(task_status=2, data={"image": view.result_url or "https://example.invalid/x.jpg"})
+            body["error_detail"]["code"] = str(rule.param("code", "ERROR_NO_FACE_IN_FILE"))
+            self._send_json(200, body)
+        elif fault == "loose_types":
+            data = {"image": view.result_url} if view.task_status == 2 and view.failure is None else None
+            body = success_envelope(task_status=view.task_status, **({"data": data} if data else {}))
+            if view.failure is not None:
+                self._send_failure(view.failure)
+            else:
+                self._send_json(200, _loosened(body))
+        elif fault == "task_failed":
             self._send_failure(failure_from_fault(rule))
         elif fault == "task_status_3":
             self._send_json(200, success_envelope(task_status=3))
@@ -276,6 +303,11 @@ class _Handler(BaseHTTPRequestHandler):
         emulator.count_result_served()
         if fault == "result_slow":
             self._trickle(stored.content, stored.content_type, rule)
+        elif fault == "headers_then_stall":
+            self._start_response(200, stored.content_type, len(stored.content))
+            self.wfile.flush()
+            emulator.sleep(rule.param("seconds", emulator.config.fault_timeout_seconds))
+            self.close_connection = True  # the body never comes; whatever the client still waits for ends here
         else:
             self._send(200, stored.content, stored.content_type)
 
@@ -397,6 +429,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(length))
         self.end_headers()
+
+
+def _error_in_200(rule: FaultRule) -> dict[str, Any]:
+    """A 200 with `error_code` 0 whose only sign of failure is an error code in one field, and no task fields."""
+    code = str(rule.param("code", "ERROR_NO_FACE_IN_FILE"))
+    body = success_envelope()
+    if rule.param("field", "error_detail.code") == "error_code_str":
+        body["error_code_str"] = code
+    else:
+        body["error_detail"].update(code=code, code_message="No face detected in the file.", message="no face")
+    return body
+
+
+def _loosened(body: dict[str, Any]) -> dict[str, Any]:
+    """The same answer with the types other serialisers produce: numbers as strings or floats, objects as strings."""
+    loose = dict(body)
+    loose["error_code"] = float(body.get("error_code", 0))
+    if "task_status" in loose:
+        loose["task_status"] = f"{float(loose['task_status'])}"
+    if isinstance(loose.get("data"), dict):
+        loose["data"] = json.dumps(loose["data"])
+    return loose
 
 
 def _rules_from_json(body: bytes) -> list[FaultRule]:

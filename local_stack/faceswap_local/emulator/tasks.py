@@ -104,14 +104,14 @@ class TaskStore:
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def create(self, target: bytes, template: bytes, fault: FaultRule | None) -> Task:
+    def create(self, target: bytes, template: bytes, fault: FaultRule | None, *, id_prefix: str = "") -> Task:
         config = self._config
         now = config.clock()
         with self._lock:
             processing = config.processing_time(self._rng) if config.processing_time else config.processing_seconds
         queued_until = now + config.scaled(config.queued_seconds)
         task = Task(
-            task_id=f"{int(time.time() * 1000)}.{uuid.uuid4()}",
+            task_id=f"{id_prefix}{int(time.time() * 1000)}.{uuid.uuid4()}",
             created_wall=time.time(),
             created_at=now,
             queued_until=queued_until,

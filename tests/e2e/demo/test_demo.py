@@ -22,6 +22,7 @@ def test_demo_produces_a_real_swap_and_its_event(tmp_path: Path, sample_photos, 
     status = demo.run(tmp_path, sample_photos["astronaut"], sample_photos["grace_hopper"], time_scale=0.02, timeout=60)
     output = capsys.readouterr().out
     assert status == 0
+    assert "c2pa=valid" in output and "watermark=found" in output  # the demo prints the result's verification
     result = (tmp_path / "result.png").read_bytes()
     assert (tmp_path / "side_by_side.jpg").stat().st_size > 10_000
 
@@ -29,7 +30,9 @@ def test_demo_produces_a_real_swap_and_its_event(tmp_path: Path, sample_photos, 
     original, swapped = decode(sample_photos["astronaut"].read_bytes()), decode(result)
     target_points = largest_landmarks(original)
     outside = ~dilated_face_region(target_points, original.shape, 0.12)
-    assert int(np.abs(swapped.astype(int) - original)[outside].max()) == 0
+    # Outside the face only the invisible watermark changed pixels: a few levels at most, about 2 on average.
+    background_change = np.abs(swapped.astype(int) - original)[outside]
+    assert int(background_change.max()) <= 7 and float(background_change.mean()) < 3
     inside = inner_hull(target_points, original.shape)
     assert float(np.abs(swapped.astype(int) - original)[inside].mean()) > 8
     assert landmark_error(largest_landmarks(swapped), target_points) < 0.15

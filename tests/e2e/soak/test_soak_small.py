@@ -23,7 +23,7 @@ def report(sample_photos: dict[str, Path]) -> SoakReport:
 def test_every_check_holds(report: SoakReport):
     failed = [f"{check.name}: {check.detail}" for check in report.checks if not check.ok]
     assert not failed, report.render()
-    assert len(report.checks) == 6
+    assert len(report.checks) == 7
 
 
 @pytest.mark.soak

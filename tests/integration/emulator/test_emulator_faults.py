@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
 import requests
 from faceswap_local.emulator import FaultRule, FaultTable
+from urllib3.exceptions import ReadTimeoutError
 
 from tests.integration.emulator.emulator_helpers import make_image, query, submit, wait_for
 
@@ -225,3 +227,62 @@ def test_faults_over_http(server, http):
     assert requests.delete(admin, timeout=5).json() == {"rules": []}
     assert query(http, server.base_url, "x").status_code == 404  # http_500 rule is gone
     assert requests.get(server.base_url + "/__emulator/stats", timeout=5).json()["faults_injected"] == {"http_429": 1}
+
+
+# -- answer quirks: one switch per class of odd-but-meaningful answer ---------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint", ["submit", "query"])
+@pytest.mark.parametrize("field", ["error_detail.code", "error_code_str"])
+def test_error_in_200_names_the_error_in_one_field_only(server, http, endpoint, field):
+    task_id = _task_id(http, server) if endpoint == "query" else None
+    server.faults.add(endpoint, "error_in_200", times=1, code="ERROR_FACE_COUNT_INVALID", field=field)
+    response = (
+        submit(http, server.base_url, make_image(), make_image())
+        if endpoint == "submit"
+        else query(http, server.base_url, task_id)
+    )
+    body = response.json()
+    assert response.status_code == 200 and body["error_code"] == 0
+    assert "task_status" not in body and "task_id" not in body
+    named = body["error_detail"]["code"] if field == "error_detail.code" else body["error_code_str"]
+    other = body["error_code_str"] if field == "error_detail.code" else body["error_detail"]["code"]
+    assert (named, other) == ("ERROR_FACE_COUNT_INVALID", "")
+    assert server.stats()["accepted_submissions"] == (1 if endpoint == "query" else 0)
+
+
+def test_error_with_payload_and_loose_types(server, http):
+    task_id = _task_id(http, server)
+    wait_for(lambda: query(http, server.base_url, task_id).json().get("task_status") == 2)
+    server.faults.add("query", "error_with_payload", times=1)
+    server.faults.add("query", "loose_types", times=1)
+    contradictory = query(http, server.base_url, task_id).json()
+    assert contradictory["task_status"] == 2 and contradictory["data"]["image"].startswith("http")
+    assert contradictory["error_detail"]["code"] == "ERROR_NO_FACE_IN_FILE"
+    loose = query(http, server.base_url, task_id).json()
+    assert loose["task_status"] == "2.0" and loose["error_code"] == 0.0
+    assert isinstance(loose["data"], str) and json.loads(loose["data"])["image"].startswith("http")
+
+
+def test_non_ascii_task_id_is_queryable(server, http):
+    server.faults.add("submit", "non_ascii_task_id", times=1)
+    task_id = _task_id(http, server)
+    assert task_id.startswith("任务-") and not task_id.isascii()
+    assert wait_for(lambda: query(http, server.base_url, task_id).json().get("task_status") == 2)
+
+
+def test_accept_then_502_charges_and_answers_a_proxy_page(server, http):
+    server.faults.add("submit", "accept_then_502", times=1)
+    response = submit(http, server.base_url, make_image(), make_image())
+    assert (response.status_code, response.headers["Content-Type"]) == (502, "text/html")
+    assert server.stats()["accepted_submissions"] == 1 and len(server.stats()["tasks"]) == 1
+
+
+def test_headers_then_stall_sends_headers_and_no_body(server, http):
+    url = _result_url(http, server)
+    server.faults.add("result", "headers_then_stall", times=1, seconds=2)
+    with requests.get(url, stream=True, timeout=(2, 0.5)) as response:
+        assert response.status_code == 200 and int(response.headers["Content-Length"]) > 0
+        with pytest.raises(ReadTimeoutError):
+            response.raw.read(10)
+    assert server.stats()["faults_injected"] == {"headers_then_stall": 1}

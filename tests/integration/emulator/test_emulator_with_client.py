@@ -74,7 +74,10 @@ SUBMIT_FAULTS = [
     ("http_500", {}, T, "PROVIDER_UNAVAILABLE"),
     ("http_502", {}, T, "PROVIDER_UNAVAILABLE"),
     ("http_503", {}, T, "PROVIDER_UNAVAILABLE"),
-    ("html_502", {}, T, "PROVIDER_UNAVAILABLE"),
+    ("html_502", {}, U, "PROVIDER_OUTCOME_UNKNOWN"),  # a proxy's 502 may hide an accepted submission
+    ("accept_then_502", {}, U, "PROVIDER_OUTCOME_UNKNOWN"),
+    ("error_in_200", {}, P, "FACE_NOT_FOUND"),
+    ("error_in_200", {"field": "error_code_str", "code": "ERROR_FACE_COUNT_INVALID"}, P, "FACE_COUNT_INVALID"),
     ("timeout", {"seconds": 1.0}, U, "PROVIDER_OUTCOME_UNKNOWN"),
     ("reset", {}, U, "PROVIDER_OUTCOME_UNKNOWN"),
     ("malformed_json", {}, U, "PROVIDER_OUTCOME_UNKNOWN"),
@@ -107,7 +110,20 @@ QUERY_FAULTS = [
     ("task_failed", {"code": "ERROR_SMALL_FACE_SIZE"}, P, "FACE_TOO_SMALL"),
     ("task_failed", {"code": "FILE_CONTENT_NON_COMPLIANCE"}, P, "PROVIDER_REJECTED_IMAGE"),
     ("task_status_3", {}, P, "PROVIDER_TASK_FAILED"),
+    ("error_in_200", {}, P, "FACE_NOT_FOUND"),
+    ("error_in_200", {"field": "error_code_str", "code": "ERROR_SMALL_FACE_SIZE"}, P, "FACE_TOO_SMALL"),
+    ("error_with_payload", {"code": "ERROR_FACE_COUNT_INVALID"}, P, "FACE_COUNT_INVALID"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "fault"), [("submit", "loose_types"), ("query", "loose_types"), ("submit", "non_ascii_task_id")]
+)
+def test_quirks_that_mean_success_still_succeed(server, client, endpoint, fault):
+    server.faults.add(endpoint, fault)
+    task_id = client.submit(*_uploads()).task_id
+    assert _finish(client, task_id).result_url.startswith("http")
+    assert server.stats()["faults_injected"][fault] >= 1
 
 
 @pytest.mark.parametrize(("fault", "params", "error_class", "job_code"), QUERY_FAULTS)

@@ -116,14 +116,12 @@ def test_submit_200_with_unreadable_body_is_outcome_unknown(client, uploads):
     assert caught.value.code == "UNREADABLE_RESPONSE"
 
 
-@pytest.mark.parametrize("operation", ["submit", "query"])
 @responses.activate
-def test_non_json_error_page_is_transient(client, uploads, operation):
+def test_non_json_error_page_is_transient_on_query(client):
     html = "<html><title>502 Bad Gateway</title></html>"
-    responses.post(SUBMIT_URL, body=html, status=502, content_type="text/html")
     responses.get(QUERY_URL, body=html, status=502, content_type="text/html")
     with pytest.raises(ProviderTransientError) as caught:
-        client.submit(*uploads) if operation == "submit" else client.query("t")
+        client.query("t")
     assert caught.value.http_status == 502
     assert caught.value.job_error_code == "PROVIDER_UNAVAILABLE"
 
@@ -356,3 +354,147 @@ def test_every_mapped_job_error_code_exists_in_the_architecture():
     mapped |= {c.job_error_code for c in HTTP_STATUS_TABLE.values()}
     mapped |= {c.job_error_code for c in HTTP_CLASS_TABLE.values()}
     assert mapped <= JOB_ERROR_CODES
+
+
+# -- Provider quirk classes: each is a kind of answer, not one instance -------------------------------------------
+
+
+def _ok_with_code(code_field: str, code: str, **fields: object) -> dict:
+    """HTTP 200, `error_code` 0, and an error code in one place only: the answer that used to look like an outage."""
+    body = _envelope(200, "", "", **fields)
+    if code_field == "error_detail.code":
+        body["error_detail"]["code"] = code
+    else:
+        body["error_code_str"] = code
+    return body
+
+
+@pytest.mark.parametrize("code_field", ["error_detail.code", "error_code_str"])
+@pytest.mark.parametrize(
+    ("code", "job_code"),
+    [
+        ("ERROR_NO_FACE_IN_FILE", "FACE_NOT_FOUND"),
+        ("ERROR_FACE_COUNT_INVALID", "FACE_COUNT_INVALID"),
+        ("FILE_CONTENT_NON_COMPLIANCE", "PROVIDER_REJECTED_IMAGE"),
+        (" error_small_face_size ", "FACE_TOO_SMALL"),  # case and padding are not a different code
+    ],
+)
+@responses.activate
+def test_query_200_with_error_code_0_and_a_face_code_fails_with_that_code(client, code_field, code, job_code):
+    responses.get(QUERY_URL, json=_ok_with_code(code_field, code))
+    with pytest.raises(ProviderPermanentError) as caught:
+        client.query("t-1")
+    assert caught.value.job_error_code == job_code
+    assert caught.value.code == code.strip().upper()
+
+
+@responses.activate
+def test_submit_200_with_error_code_0_and_a_face_code_is_a_rejection_not_an_unknown_outcome(client, uploads):
+    responses.post(SUBMIT_URL, json=_ok_with_code("error_detail.code", "ERROR_NO_FACE_IN_FILE"))
+    with pytest.raises(ProviderPermanentError) as caught:
+        client.submit(*uploads)
+    assert type(caught.value) is ProviderPermanentError
+    assert caught.value.job_error_code == "FACE_NOT_FOUND"
+
+
+@responses.activate
+def test_precise_code_wins_over_the_coarse_legacy_one_and_over_an_unknown_one(client):
+    body = _envelope(422, "ERROR_SOMETHING_NEW", "x")
+    body["error_code_str"] = "ERROR_FACE_COUNT_INVALID"
+    responses.get(QUERY_URL, json=body, status=422)
+    with pytest.raises(ProviderPermanentError) as caught:
+        client.query("t-1")
+    assert caught.value.job_error_code == "FACE_COUNT_INVALID"
+
+
+@responses.activate
+def test_an_error_code_wins_over_a_contradictory_success_payload(client):
+    body = _ok_with_code("error_detail.code", "ERROR_NO_FACE_IN_FILE", task_status=2, data={"image": "https://x/r.jpg"})
+    responses.get(QUERY_URL, json=body)
+    with pytest.raises(ProviderPermanentError) as caught:
+        client.query("t-1")
+    assert caught.value.job_error_code == "FACE_NOT_FOUND"
+
+
+@responses.activate
+def test_error_detail_status_code_naming_an_error_is_a_failure(client):
+    body = _envelope(200)
+    body["error_detail"]["status_code"] = 422
+    responses.get(QUERY_URL, json=body)
+    with pytest.raises(ProviderPermanentError) as caught:
+        client.query("t-1")
+    assert caught.value.job_error_code == "PROVIDER_TASK_FAILED"
+
+
+@responses.activate
+def test_unknown_code_on_a_200_without_payload_is_a_failure_that_keeps_the_code(client):
+    responses.get(QUERY_URL, json=_ok_with_code("error_detail.code", "ERROR_BRAND_NEW"))
+    with pytest.raises(ProviderPermanentError) as caught:
+        client.query("t-1")
+    assert caught.value.code == "ERROR_BRAND_NEW"
+    assert caught.value.job_error_code == "PROVIDER_TASK_FAILED"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"error_code": 0.0, "task_status": 2.0, "data": {"image": "https://x/a.jpg"}}, "https://x/a.jpg"),
+        ({"error_code": "0.0", "task_status": "2.0", "data": {"image": "https://x/a.jpg"}}, "https://x/a.jpg"),
+        ({"error_code": 0, "task_status": 2, "data": '{"image": "https://x/b.jpg"}'}, "https://x/b.jpg"),
+        ({"error_detail": '{"code": ""}', "task_status": 2, "data": {"image": "https://x/c.jpg"}}, "https://x/c.jpg"),
+        ({"task_status": 2, "data": {"image": ["https://x/d.jpg"]}}, "https://x/d.jpg"),
+        ({"task_status": 2, "data": {"images": ["https://x/e.jpg", "https://x/e.jpg"]}}, "https://x/e.jpg"),
+    ],
+)
+@responses.activate
+def test_query_tolerates_other_types_and_encodings_of_the_same_fields(client, body, expected):
+    responses.get(QUERY_URL, json=body)
+    assert client.query("t-1").result_url == expected
+
+
+@pytest.mark.parametrize(
+    ("task_id", "expected"),
+    [
+        (1714743372764, "1714743372764"),
+        ("  任务-1714743372764.fb8fd68b  ", "任务-1714743372764.fb8fd68b"),  # non-ASCII is a valid id
+    ],
+)
+@responses.activate
+def test_submit_task_id_types_and_encodings(client, uploads, task_id, expected):
+    responses.post(SUBMIT_URL, json=_envelope(task_type="async", task_id=task_id))
+    assert client.submit(*uploads).task_id == expected
+
+
+@pytest.mark.parametrize("task_id", ["x" * 1025, "abc\ndef", "abc\x00def"])
+@responses.activate
+def test_submit_unusable_task_id_is_an_unknown_outcome(client, uploads, task_id):
+    responses.post(SUBMIT_URL, json=_envelope(task_type="async", task_id=task_id))
+    with pytest.raises(ProviderOutcomeUnknown) as caught:
+        client.submit(*uploads)
+    assert caught.value.code == "INVALID_TASK_ID"
+
+
+@pytest.mark.parametrize("status", [502, 504])
+@responses.activate
+def test_submit_gateway_error_without_a_provider_envelope_is_an_unknown_outcome(client, uploads, status):
+    # A proxy answers 502/504 when the upstream did not answer in time: the provider may have accepted (and charged).
+    responses.post(SUBMIT_URL, body="<html>Bad Gateway</html>", status=status, content_type="text/html")
+    with pytest.raises(ProviderOutcomeUnknown) as caught:
+        client.submit(*uploads)
+    assert caught.value.code == "GATEWAY_ERROR"
+    assert caught.value.http_status == status
+
+
+@pytest.mark.parametrize("status", [500, 503])
+@responses.activate
+def test_submit_other_5xx_without_a_provider_envelope_is_transient(client, uploads, status):
+    responses.post(SUBMIT_URL, body="<html>unavailable</html>", status=status, content_type="text/html")
+    with pytest.raises(ProviderTransientError):
+        client.submit(*uploads)
+
+
+@responses.activate
+def test_request_ids_of_any_type_and_length_are_bounded_text(client):
+    responses.get(QUERY_URL, json={"request_id": "r" * 5000, "log_id": 42, "task_status": 1})
+    result = client.query("t-1")
+    assert result.request_id == "r" * 128

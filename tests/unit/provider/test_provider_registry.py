@@ -28,10 +28,14 @@ def test_template_schemas_and_factory_name_the_same_providers():
         assert set(provider_name["enum"]) == set(factory.PROVIDERS), name
 
 
-def test_the_configured_provider_is_built(monkeypatch):
+def test_the_configured_provider_is_built(monkeypatch, fake_aws):
+    import boto3
+
+    secret = boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="key", SecretString="k")
+    monkeypatch.setenv("PROVIDER_API_KEY_SECRET_ARN", secret["ARN"])  # the factory reads the key before building
     monkeypatch.setenv("PROVIDER", "ailabtools")
     monkeypatch.setenv("PROVIDER_BASE_URL", "https://api.example.test")
-    monkeypatch.setattr(factory, "api_key", lambda: "the-key")  # the key is read when the adapter is built
+    monkeypatch.setattr(factory, "api_key", lambda: "the-key")  # read from Secrets Manager in a deployment
     built = factory.provider()
     assert isinstance(built, AilabClient) and built.name == "ailabtools"
     assert built.base_url == "https://api.example.test"

@@ -41,6 +41,7 @@ class Settings:
     upload_url_expires_seconds: int
     download_url_expires_seconds: int
     max_result_bytes: int
+    result_download_seconds: float
     allow_insecure_result_urls: bool
     job_record_ttl_days: int
     poll_expected_seconds: float
@@ -48,6 +49,12 @@ class Settings:
     poll_max_seconds: int
     poll_inline_seconds: int
     poll_inline_max_wait: int
+    limits_table: str
+    inbox_pair_watch_arn: str
+    inbox_pair_timeout_seconds: int
+    max_active_jobs_per_caller: int
+    max_jobs_per_caller_per_day: int
+    max_event_jobs_per_day: int
     result_retention_days: int
     allow_insecure_webhook_urls: bool
     default_webhook_url: str
@@ -61,6 +68,9 @@ class Settings:
     webhook_retry_budget_seconds: float
     webhook_result_url_expires_seconds: int
     list_cursor_secret_arn: str
+    provenance_mode: str
+    provenance_signing_secret_arn: str
+    require_consent_attestation: bool
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -79,6 +89,7 @@ class Settings:
             upload_url_expires_seconds=min(_int("UPLOAD_URL_EXPIRES_SECONDS", 900), MAX_UPLOAD_URL_EXPIRES),
             download_url_expires_seconds=_int("DOWNLOAD_URL_EXPIRES_SECONDS", 900),
             max_result_bytes=_int("MAX_RESULT_BYTES", 25 * 1024 * 1024),
+            result_download_seconds=_float("RESULT_DOWNLOAD_SECONDS", 20.0),
             allow_insecure_result_urls=_bool("ALLOW_INSECURE_RESULT_URLS"),
             job_record_ttl_days=_int("JOB_RECORD_TTL_DAYS", 90),
             poll_expected_seconds=_float("POLL_EXPECTED_SECONDS", 12.0),
@@ -86,6 +97,12 @@ class Settings:
             poll_max_seconds=_int("POLL_MAX_SECONDS", 30),
             poll_inline_seconds=_int("POLL_INLINE_SECONDS", 0),
             poll_inline_max_wait=_int("POLL_INLINE_MAX_WAIT", 6),
+            limits_table=os.environ.get("LIMITS_TABLE", ""),
+            inbox_pair_watch_arn=os.environ.get("INBOX_PAIR_WATCH_ARN", ""),
+            inbox_pair_timeout_seconds=_int("INBOX_PAIR_TIMEOUT_SECONDS", 3600),
+            max_active_jobs_per_caller=_int("MAX_ACTIVE_JOBS_PER_CALLER", 10),
+            max_jobs_per_caller_per_day=_int("MAX_JOBS_PER_CALLER_PER_DAY", 1000),
+            max_event_jobs_per_day=_int("MAX_EVENT_JOBS_PER_DAY", 10000),
             result_retention_days=_int("RESULT_RETENTION_DAYS", 30),
             allow_insecure_webhook_urls=_bool("ALLOW_INSECURE_WEBHOOK_URLS"),
             default_webhook_url=os.environ.get("DEFAULT_WEBHOOK_URL", "").strip(),
@@ -99,6 +116,9 @@ class Settings:
             webhook_retry_budget_seconds=_float("WEBHOOK_RETRY_BUDGET_SECONDS", 86400.0),
             webhook_result_url_expires_seconds=_int("WEBHOOK_RESULT_URL_EXPIRES_SECONDS", 3600),
             list_cursor_secret_arn=os.environ.get("LIST_CURSOR_SECRET_ARN", ""),
+            provenance_mode=os.environ.get("PROVENANCE_MODE", "full").strip().lower() or "full",
+            provenance_signing_secret_arn=os.environ.get("PROVENANCE_SIGNING_SECRET_ARN", ""),
+            require_consent_attestation=_bool("REQUIRE_CONSENT_ATTESTATION"),
         )
 
 

@@ -10,12 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from faceswap.adapters import aws_clients
 from faceswap.config import settings
 from faceswap.domain.clock import iso, now_epoch
-from faceswap.domain.errors import JobError, StorageTransientError
+from faceswap.domain.errors import JobError, StorageRequestError, StorageTransientError
 from faceswap.domain.job import AWAITING_UPLOAD, DELETED, FAILED, PROCESSING, QUEUED, SUCCEEDED, Job
 
 OWNER_INDEX = "owner-created_at"  # GSI: partition owner, sort created_at (template.yaml)
@@ -64,6 +64,7 @@ def new_job(
     status: str,
     client_reference: str | None = None,
     idempotency_fingerprint: str | None = None,
+    consent: dict[str, Any] | None = None,
     webhook: dict[str, Any] | None = None,
 ) -> Job:
     now = now_epoch()
@@ -78,6 +79,7 @@ def new_job(
         expires_at=math.ceil(now + settings().job_record_ttl_days * 86400),
         client_reference=client_reference,
         idempotency_fingerprint=idempotency_fingerprint,
+        consent=consent,
         webhook=webhook,
         provider=settings().provider_name,
     )
@@ -138,6 +140,14 @@ class JobStore:
             values={":queued": QUEUED, ":processing": PROCESSING},
         )
 
+    def record_input_digests(self, job_id: str, digests: dict[str, dict[str, str]]) -> Job | None:
+        return self._update(
+            job_id,
+            {"input_digests": digests},
+            condition="#status IN (:queued, :processing)",
+            values={":queued": QUEUED, ":processing": PROCESSING},
+        )
+
     def begin_submit(self, job_id: str) -> Job | None:
         """Set the in-flight marker; None if another attempt holds it, a task id exists, or the job moved on."""
         return self._update(
@@ -176,11 +186,13 @@ class JobStore:
             values={":zero": 0, ":polls": polls},
         )
 
-    def mark_succeeded(self, job_id: str, result: dict[str, Any]) -> Job | None:
+    def mark_succeeded(
+        self, job_id: str, result: dict[str, Any], provenance: dict[str, Any] | None = None
+    ) -> Job | None:
         now = now_epoch()
         return self._update(
             job_id,
-            {"status": SUCCEEDED, "result": result, "completed_at": iso(now)},
+            {"status": SUCCEEDED, "result": result, "provenance": provenance, "completed_at": iso(now)},
             condition="#status = :processing",
             values={":processing": PROCESSING},
             now=now,
@@ -319,7 +331,8 @@ class JobStore:
                 ":succeeded": SUCCEEDED,
                 ":failed": FAILED,
             },
-            condition="#wh.#ws IN (:delivered, :failedw, :disabled) AND #status IN (:succeeded, :failed)",
+            # "#ws" names both the webhook's status and the job's: an expression may use only names it declares.
+            condition="#wh.#ws IN (:delivered, :failedw, :disabled) AND #ws IN (:succeeded, :failed)",
             touch=False,
         )
 
@@ -411,6 +424,8 @@ class JobStore:
             if _code(error) in _THROTTLING:
                 raise StorageTransientError(f"DynamoDB {operation}: {_code(error)}") from error
             raise
+        except ParamValidationError as error:
+            raise StorageRequestError(f"DynamoDB {operation} refused its parameters: {str(error)[:300]}") from error
         return result
 
 

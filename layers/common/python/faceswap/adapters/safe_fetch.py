@@ -21,8 +21,9 @@ sha256 and content type. What it refuses, and why:
   tolerated); the first bytes must be JPEG/PNG magic of an allowed type whatever the header says (the sniffed type
   is reported); a ``Content-Encoding`` other than identity is refused (no compression bombs).
 - size: over ``max_bytes`` is refused from Content-Length before reading, and again while streaming.
-- time: ``connect_timeout``/``read_timeout`` bound each socket operation and ``total_timeout`` the whole fetch,
-  checked between pieces read as they arrive, so a trickling body cannot hold the function.
+- time: ``total_timeout`` bounds the whole fetch (every hop, connect, headers and body): no socket operation may
+  wait longer than what is left of it, so a host that sends headers and then stalls, or trickles, is dropped at the
+  deadline. ``connect_timeout``/``read_timeout`` additionally bound each single socket operation.
 
 Errors are `FetchError(code, message, retryable)`: ``RESULT_EXPIRED``, ``RESULT_INVALID`` (permanent),
 ``RESULT_UNAVAILABLE`` (retryable: 5xx, 429, timeouts, connection and DNS failures). URLs in messages, logs and
@@ -137,7 +138,7 @@ def fetch_to(
         target = _vet(current, allow_insecure_local=allow_insecure_local, resolver=resolve)
         if hop:
             logger.info("following result redirect to %s", redact_url(current))
-        response = _request(target, session, connect_timeout, read_timeout)
+        response = _request(target, session, connect_timeout, read_timeout, deadline)
         status = response.status_code
         if status in _REDIRECT_STATUSES:
             location = response.headers.get("Location")
@@ -147,7 +148,7 @@ def fetch_to(
             current = urljoin(current, location.strip())
             continue
         try:
-            return _consume(response, target, sink, max_bytes, allowed, chunk_size, deadline)
+            return _consume(response, target, sink, max_bytes, allowed, chunk_size, deadline, read_timeout)
         finally:
             _close(response)
     raise FetchError(RESULT_INVALID, f"more than {max_redirects} redirects, last to {redact_url(current)}")
@@ -224,8 +225,20 @@ def _ascii_host(host: str, shown: str) -> str:
         raise FetchError(RESULT_INVALID, f"the result URL has an invalid host name: {shown}") from error
 
 
+def _remaining(deadline: float, limit: float, shown: str) -> float:
+    """The time one socket operation may wait: its own limit, cut to what is left of the total deadline."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise FetchError(RESULT_UNAVAILABLE, f"the download took too long: {shown}", retryable=True)
+    return min(limit, left)
+
+
 def _request(
-    target: _Target, session: requests.Session | None, connect_timeout: float, read_timeout: float
+    target: _Target,
+    session: requests.Session | None,
+    connect_timeout: float,
+    read_timeout: float,
+    deadline: float,
 ) -> requests.Response:
     """Send the GET to a vetted address, trying the next one only when a connection was never established."""
     import requests
@@ -242,9 +255,11 @@ def _request(
     last_error: Exception | None = None
     for address in target.addresses:
         adapter = pinned_adapter_class()(address, None if target.is_ip_literal else target.host)
+        shown = redact_url(target.url)
+        timeout = (_remaining(deadline, connect_timeout, shown), _remaining(deadline, read_timeout, shown))
         try:
             response: requests.Response = adapter.send(
-                prepared, stream=True, timeout=(connect_timeout, read_timeout), verify=verify, cert=cert, proxies={}
+                prepared, stream=True, timeout=timeout, verify=verify, cert=cert, proxies={}
             )
             return response
         except requests.exceptions.SSLError:
@@ -328,6 +343,7 @@ def _consume(
     allowed: frozenset[str],
     chunk_size: int,
     deadline: float,
+    read_timeout: float,
 ) -> FetchResult:
     shown = redact_url(target.url)
     status = response.status_code
@@ -352,7 +368,7 @@ def _consume(
     size = 0
     head = b""
     content_type: str | None = None
-    for chunk in _chunks(response, chunk_size, deadline, shown):
+    for chunk in _chunks(response, chunk_size, deadline, read_timeout, shown):
         size += len(chunk)
         if size > max_bytes:
             raise FetchError(RESULT_INVALID, f"the result is larger than {max_bytes} bytes")
@@ -373,6 +389,14 @@ def _consume(
     return FetchResult(size=size, sha256=digest.hexdigest(), content_type=content_type, final_url=shown)
 
 
+def _set_socket_timeout(raw: Any, seconds: float) -> None:
+    """Set the open connection's socket timeout (the read timeout given to requests is fixed per request)."""
+    connection = getattr(raw, "_connection", None) or getattr(raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
+
+
 def _sniffed_type(head: bytes, allowed: frozenset[str]) -> str:
     sniffed = sniff_image_type(head[:_SNIFF_BYTES])
     if sniffed is None:
@@ -382,18 +406,22 @@ def _sniffed_type(head: bytes, allowed: frozenset[str]) -> str:
     return sniffed
 
 
-def _chunks(response: requests.Response, chunk_size: int, deadline: float, shown: str) -> Iterable[bytes]:
-    """Raw body pieces as they arrive (read1), so the overall deadline is checked even for a trickling body."""
+def _chunks(
+    response: requests.Response, chunk_size: int, deadline: float, read_timeout: float, shown: str
+) -> Iterable[bytes]:
+    """Raw body pieces as they arrive (read1), each read allowed at most what is left of the total deadline, so
+    neither a trickling nor a stalled body can hold the function past it."""
     from urllib3.exceptions import HTTPError as Urllib3Error
 
     raw = response.raw
     read = getattr(raw, "read1", None) or raw.read
     while True:
-        if time.monotonic() > deadline:
-            raise FetchError(RESULT_UNAVAILABLE, f"the download took too long: {shown}", retryable=True)
+        _set_socket_timeout(raw, _remaining(deadline, read_timeout, shown))
         try:
             chunk = read(chunk_size)
         except (Urllib3Error, OSError) as error:
+            if time.monotonic() >= deadline:
+                raise FetchError(RESULT_UNAVAILABLE, f"the download took too long: {shown}", retryable=True) from None
             raise FetchError(
                 RESULT_UNAVAILABLE, f"{type(error).__name__} while reading {shown}", retryable=True
             ) from None  # the cause's message may carry the URL's query string

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import IO, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from faceswap.adapters import aws_clients
 from faceswap.config import MAX_IMAGE_BYTES
 from faceswap.domain.clock import iso, now_epoch
-from faceswap.domain.errors import StorageTransientError
+from faceswap.domain.errors import StorageRequestError, StorageTransientError
 
 UPLOAD_CONTENT_TYPES = ("image/jpeg", "image/png")
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 _TRANSIENT = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "503", "500"}
+# S3 allows 2 KB of user metadata (names and values, UTF-8 bytes) in all.
+MAX_USER_METADATA_BYTES = 2048
 
 
 def upload_key(job_id: str, role: str) -> str:
@@ -24,6 +27,24 @@ def upload_key(job_id: str, role: str) -> str:
 
 def result_key(job_id: str, content_type: str) -> str:
     return f"results/{job_id}.{EXTENSIONS[content_type]}"
+
+
+def s3_metadata(values: dict[str, str]) -> dict[str, str]:
+    """User metadata S3 accepts whatever the values hold: printable ASCII as is, anything else RFC 2047-encoded
+    (`=?UTF-8?B?...?=`, what S3 itself answers for non-ASCII metadata), and values beyond the 2 KB total omitted
+    (metadata only describes the object; losing a value must never lose the object)."""
+    out: dict[str, str] = {}
+    used = 0
+    for name, raw in values.items():
+        value = str(raw)
+        if not (value.isascii() and value.isprintable()):
+            value = f"=?UTF-8?B?{base64.b64encode(value.encode()).decode()}?="
+        size = len(name) + len(value)
+        if used + size > MAX_USER_METADATA_BYTES:
+            continue
+        out[name] = value
+        used += size
+    return out
 
 
 def upload_conditions(key: str, content_type: str) -> list[Any]:
@@ -77,6 +98,8 @@ class Storage:
             if _code(error) in _NOT_FOUND:
                 return None
             raise _translate(error) from error
+        except ParamValidationError as error:
+            raise _invalid(error) from error
         return ObjectInfo(
             size=int(response["ContentLength"]),
             etag=str(response.get("ETag", "")).strip('"'),
@@ -87,22 +110,32 @@ class Storage:
     def read(self, key: str, *, max_bytes: int, bucket: str | None = None) -> bytes | None:
         """The object's bytes, at most `max_bytes + 1` of them (so an oversized object is detected, not loaded);
         None if it does not exist."""
+        sized = self.read_sized(key, max_bytes=max_bytes, bucket=bucket)
+        return None if sized is None else sized[0]
+
+    def read_sized(self, key: str, *, max_bytes: int, bucket: str | None = None) -> tuple[bytes, int] | None:
+        """Like `read`, with the object's whole size (from Content-Range), so a refusal can state the real size."""
         try:
             response = self._s3.get_object(Bucket=bucket or self.bucket, Key=key, Range=f"bytes=0-{max_bytes}")
         except ClientError as error:
             if _code(error) in _NOT_FOUND:
                 return None
             if _code(error) == "InvalidRange":  # an empty object has no byte 0
-                return b""
+                return b"", 0
             raise _translate(error) from error
+        except ParamValidationError as error:
+            raise _invalid(error) from error
         data: bytes = response["Body"].read(max_bytes + 1)
-        return data
+        total = str(response.get("ContentRange") or "").rpartition("/")[2]
+        return data, int(total) if total.isdigit() else len(data)
 
     def list_keys(self, prefix: str, *, limit: int = 20) -> list[str]:
         try:
             response = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=limit)
         except ClientError as error:
             raise _translate(error) from error
+        except ParamValidationError as error:
+            raise _invalid(error) from error
         return [item["Key"] for item in response.get("Contents", [])]
 
     def put_file(self, key: str, fileobj: IO[bytes], *, content_type: str, metadata: dict[str, str]) -> None:
@@ -117,24 +150,43 @@ class Storage:
         )
         try:
             self._s3.upload_fileobj(
-                fileobj, self.bucket, key, Config=config, ExtraArgs={"ContentType": content_type, "Metadata": metadata}
+                fileobj,
+                self.bucket,
+                key,
+                Config=config,
+                ExtraArgs={"ContentType": content_type, "Metadata": s3_metadata(metadata)},
             )
         except ClientError as error:
             raise _translate(error) from error
+        except ParamValidationError as error:
+            raise _invalid(error) from error
 
     def delete(self, keys: list[str]) -> None:
         if not keys:
             return
         try:
-            self._s3.delete_objects(
+            response = self._s3.delete_objects(
                 Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
             )
         except ClientError as error:
             raise _translate(error) from error
+        except ParamValidationError as error:
+            raise _invalid(error) from error
+        # DeleteObjects answers 200 and lists the keys it could not delete: unchecked, a photo would stay.
+        codes = sorted({str(item.get("Code", "")) for item in response.get("Errors") or []})
+        if codes:
+            if set(codes) <= _TRANSIENT:
+                raise StorageTransientError(f"S3 DeleteObjects: {', '.join(codes)}")
+            raise StorageRequestError(f"S3 DeleteObjects refused: {', '.join(codes)}")
 
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _invalid(error: ParamValidationError) -> StorageRequestError:
+    # botocore checks parameters before sending (e.g. non-ASCII metadata, an over-long key): retrying cannot help.
+    return StorageRequestError(f"S3 refused the request's parameters: {str(error)[:300]}")
 
 
 def _translate(error: ClientError) -> Exception:

@@ -16,13 +16,20 @@ class WorkflowStartThrottledError(TransientError):
     named after the job)."""
 
 
+def start_pair_watch(name: str, watch_input: dict[str, object]) -> bool:
+    """Start the drop zone's pair watch (a Wait, then a check) under `name`; False if it already exists."""
+    return _start(settings().inbox_pair_watch_arn, name, watch_input)
+
+
 def start_execution(job_id: str) -> bool:
     """Start the job's execution; False if it already exists (running or finished), which is fine."""
+    return _start(settings().state_machine_arn, job_id, {"job_id": job_id})
+
+
+def _start(state_machine_arn: str, name: str, execution_input: dict[str, object]) -> bool:
     try:
         aws_clients.client("stepfunctions").start_execution(
-            stateMachineArn=settings().state_machine_arn,
-            name=job_id,
-            input=json.dumps({"job_id": job_id}),
+            stateMachineArn=state_machine_arn, name=name, input=json.dumps(execution_input)
         )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")

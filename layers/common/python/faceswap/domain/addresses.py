@@ -27,35 +27,36 @@ def ip_literal(host: str) -> str | None:
         return str(ipaddress.ip_address(host))
     except ValueError:
         pass
-    return _shorthand_ipv4(host)
+    if host and all(ch in "0123456789abcdefxABCDEFX." for ch in host):
+        return _ipv4_shorthand(host)
+    return None
 
 
-def _shorthand_ipv4(host: str) -> str | None:
-    """The dotted quad that inet_aton would read `host` as (1-4 parts, each decimal, 0-octal or 0x-hex, the last
-    part filling the remaining bytes), else None. Parsed here rather than by socket.inet_aton: the domain has no I/O."""
+def _ipv4_shorthand(host: str) -> str | None:
+    """inet_aton's reading of `host` (1 to 4 parts, each decimal, octal with a leading 0, or hex with 0x; the last
+    part fills the remaining bytes), without the socket module: the domain does no I/O."""
     parts = host.split(".")
-    if not host or len(parts) > 4 or not all(ch in "0123456789abcdefxABCDEFX." for ch in host):
+    if len(parts) > 4:
         return None
-    numbers: list[int] = []
+    numbers = []
     for part in parts:
         lowered = part.lower()
-        try:
-            if lowered.startswith("0x"):
-                numbers.append(int(lowered[2:] or "0", 16))
-            elif len(lowered) > 1 and lowered.startswith("0"):
-                numbers.append(int(lowered, 8))
-            else:
-                numbers.append(int(lowered, 10))
-        except ValueError:
+        if lowered.startswith("0x"):
+            digits, base = lowered[2:], 16
+        elif len(lowered) > 1 and lowered.startswith("0"):
+            digits, base = lowered[1:], 8
+        else:
+            digits, base = lowered, 10
+        if not digits or not all(ch in "0123456789abcdef"[:base] for ch in digits):
             return None
+        numbers.append(int(digits, base))
     *leading, last = numbers
-    if any(n > 255 for n in leading) or last >= 256 ** (4 - len(leading)):
+    if any(number > 255 for number in leading) or last >= 256 ** (4 - len(leading)):
         return None
-    value = 0
-    for n in leading:
-        value = value * 256 + n
-    value = value * 256 ** (4 - len(leading)) + last
-    return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
+    value = last
+    for index, number in enumerate(leading):
+        value += number << (8 * (3 - index))
+    return str(ipaddress.IPv4Address(value))
 
 
 def address_refusal(address: str, *, allow_loopback: bool = False) -> str | None:

@@ -28,7 +28,10 @@ API_ERROR_STATUS: dict[str, int] = {
     "VALIDATION_ERROR": 422,
     "IDEMPOTENCY_KEY_REUSED": 422,
     "INVALID_WEBHOOK_URL": 422,
+    "CONSENT_REQUIRED": 422,
     "THROTTLED": 429,
+    "TOO_MANY_ACTIVE_JOBS": 429,
+    "DAILY_QUOTA_EXCEEDED": 429,
     "INTERNAL_ERROR": 500,
 }
 
@@ -55,7 +58,11 @@ JOB_ERROR_CODES: frozenset[str] = frozenset(
         "RESULT_EXPIRED",
         "RESULT_INVALID",
         "RESULT_UNAVAILABLE",
+        "PROVENANCE_FAILED",
+        "CONSENT_REQUIRED",
         "INVALID_REQUEST",
+        "INPUT_INCOMPLETE",
+        "DAILY_QUOTA_EXCEEDED",
         "INTERNAL_ERROR",
     }
 )
@@ -95,6 +102,11 @@ class TransientError(Exception):
 
 class StorageTransientError(TransientError):
     """S3 or DynamoDB throttled or briefly unavailable."""
+
+
+class StorageRequestError(Exception):
+    """S3 or DynamoDB refused a request's parameters before sending it (botocore's ParamValidationError): a bug or
+    a value we should have encoded; retrying cannot help."""
 
 
 class ResultUnavailableError(TransientError):

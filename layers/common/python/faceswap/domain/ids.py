@@ -31,5 +31,10 @@ def job_id_for_inbox_pair(bucket: str, name: str, target_etag: str, template_eta
     return _derived("s3_inbox", bucket, name, target_etag, template_etag)
 
 
+def job_id_for_incomplete_pair(bucket: str, key: str, etag: str) -> str:
+    # One per lone photo (key and content): the check and its retries record the same failed job.
+    return _derived("s3_inbox_incomplete", bucket, key, etag)
+
+
 def job_id_for_request_event(key: str) -> str:
     return _derived("eventbridge", key)

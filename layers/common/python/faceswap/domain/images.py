@@ -143,6 +143,16 @@ def sniff_image_type(head: bytes) -> str | None:
     return None
 
 
+def human_size(size: int) -> str:
+    """`size` in the largest binary unit that keeps it >= 1, e.g. "6.0 MiB", "812.5 KiB", "17 bytes"."""
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
 def inspect_image(
     data: bytes,
     *,
@@ -150,13 +160,20 @@ def inspect_image(
     max_side: int = DEFAULT_MAX_SIDE,
     min_side: int = DEFAULT_MIN_SIDE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    total_size: int | None = None,
 ) -> ImageInfo:
-    """Check that `data` is a still JPEG or PNG within the limits and fully decodable, else raise InvalidImageError."""
-    size = len(data)
+    """Check that `data` is a still JPEG or PNG within the limits and fully decodable, else raise InvalidImageError.
+
+    `total_size` is the object's real size when `data` was read only up to the limit (plus one byte)."""
+    size = max(len(data), total_size or 0)
     if size == 0:
         raise InvalidImageError(IMAGE_EMPTY, "the image is empty (0 bytes)")
     if size > max_bytes:
-        raise InvalidImageError(IMAGE_TOO_LARGE, f"the image has {size} bytes; the limit is {max_bytes}")
+        raise InvalidImageError(
+            IMAGE_TOO_LARGE,
+            f"the image is {human_size(size)} ({size:,} bytes); the limit is {human_size(max_bytes)} "
+            f"({max_bytes:,} bytes)",
+        )
 
     content_type = sniff_image_type(data[:16])
     if content_type is None:

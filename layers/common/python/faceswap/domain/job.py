@@ -35,11 +35,14 @@ class Job:
     provider_task_id: str | None = None
     submit_in_flight: bool = False  # a submit was sent and its outcome is not known yet: never send another
     polls: int = 0
-    result: dict[str, Any] | None = None  # {"bucket", "key", "sha256", "size", "content_type"}
+    result: dict[str, Any] | None = None  # {"bucket", "key", "sha256", "size", "content_type", "provider_sha256"}
     error: dict[str, str] | None = None  # {"code", "message"}
     terminal_event_sent: bool = False
     idempotency_fingerprint: str | None = None
     webhook: dict[str, Any] | None = None  # delivery settings and state (see faceswap.domain.webhooks)
+    consent: dict[str, Any] | None = None  # the caller's attestation: {"attested": true, "reference"?}
+    input_digests: dict[str, dict[str, str]] | None = None  # role -> {"sha256", "content_type"}
+    provenance: dict[str, Any] | None = None  # how the result was labelled (set with the result)
 
     @property
     def is_terminal(self) -> bool:

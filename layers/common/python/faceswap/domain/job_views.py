@@ -35,6 +35,7 @@ def api_view(job: Job, download: ResultDownload | None = None) -> dict[str, Any]
             "content_type": job.result["content_type"],
             "size": job.result["size"],
             "sha256": job.result["sha256"],
+            "provider_sha256": job.result.get("provider_sha256"),
         }
     return {
         "job_id": job.job_id,
@@ -50,6 +51,8 @@ def api_view(job: Job, download: ResultDownload | None = None) -> dict[str, Any]
         "error": job.error if job.status == FAILED else None,
         "result": result,
         "webhook": webhook_view(job.webhook),
+        "consent": job.consent,
+        "provenance": job.provenance,
     }
 
 
@@ -61,13 +64,18 @@ def event_detail(job: Job) -> dict[str, Any]:
     result = None
     if job.status == SUCCEEDED and job.result:
         result = {name: job.result[name] for name in _STORED_RESULT_FIELDS}
+        result["provider_sha256"] = job.result.get("provider_sha256")
     return {
         "schema_version": EVENT_SCHEMA_VERSION,
         "job_id": job.job_id,
         "status": job.status,
         "origin": job.origin,
         "client_reference": job.client_reference,
-        "inputs": {role: {"bucket": ref["bucket"], "key": ref["key"]} for role, ref in job.inputs.items()},
+        # A drop-zone photo whose partner never arrived has no key for that role.
+        "inputs": {
+            role: {"bucket": ref["bucket"], "key": ref["key"]} if ref.get("key") else None
+            for role, ref in job.inputs.items()
+        },
         "result": result,
         "provider": {"name": job.provider, "task_id": job.provider_task_id},
         "timings": {
@@ -78,4 +86,5 @@ def event_detail(job: Job) -> dict[str, Any]:
             "polls": job.polls,
         },
         "error": job.error if job.status == FAILED else None,
+        "provenance": job.provenance,
     }

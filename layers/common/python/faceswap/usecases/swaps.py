@@ -10,8 +10,10 @@ from typing import Any
 from faceswap.adapters import secret_values, webhook_queue, workflow_starter
 from faceswap.adapters.job_table import JobStore, new_job
 from faceswap.adapters.storage import Storage, upload_key
+from faceswap.adapters.usage_limits import LimitExceeded, UsageLimits
 from faceswap.config import settings
 from faceswap.domain import ids, webhooks
+from faceswap.domain.consent import InvalidConsent, parse_consent
 from faceswap.domain.cursors import decode_cursor, encode_cursor
 from faceswap.domain.errors import ApiError
 from faceswap.domain.job import AWAITING_UPLOAD, DELETED, FAILED, PROCESSING, QUEUED, ROLES, SUCCEEDED, Job
@@ -34,11 +36,13 @@ class CreateSwapRequest:
     template_content_type: str = "image/jpeg"
     client_reference: str | None = None
     webhook: WebhookRequest | None = None
+    consent: dict[str, Any] | None = None
 
     def fingerprint(self) -> str:
         fields_ = asdict(self)
-        if fields_["webhook"] is None:
-            del fields_["webhook"]  # requests without one keep the fingerprint they had before webhooks existed
+        for optional in ("webhook", "consent"):
+            if fields_[optional] is None:
+                del fields_[optional]  # requests without one keep the fingerprint they had before it existed
         return hashlib.sha256(json.dumps(fields_, sort_keys=True).encode()).hexdigest()
 
     @classmethod
@@ -54,7 +58,11 @@ class CreateSwapRequest:
         if "webhook" in body:
             allow_local = settings().allow_insecure_webhook_urls
             webhook = parse_webhook_request(body["webhook"], allow_insecure_local=allow_local)
-        return cls(**{**body, "webhook": webhook})
+        try:
+            consent = parse_consent(body.get("consent"))
+        except InvalidConsent as error:
+            raise ApiError("VALIDATION_ERROR", str(error)) from None
+        return cls(**{**body, "webhook": webhook, "consent": consent})
 
 
 def parse_create_request(raw_body: str | bytes | None, content_type: str | None) -> CreateSwapRequest:
@@ -96,12 +104,42 @@ class SwapService:
         self.store = store or JobStore()
         self.storage = storage or Storage(self.config.bucket_name)
 
+    def _limits(self) -> UsageLimits | None:
+        config = settings()  # read per request, like every other setting: the service object outlives them
+        if not config.limits_table:
+            return None  # a deployment without the limits table (none is configured) has no per-caller limits
+        return UsageLimits(
+            config.limits_table,
+            self.store,
+            max_active=config.max_active_jobs_per_caller,
+            max_per_day=config.max_jobs_per_caller_per_day,
+            stale_upload_seconds=config.upload_url_expires_seconds + 60,
+        )
+
+    def _admit(self, owner: str, job_id: str) -> None:
+        limits = self._limits()
+        if limits is None:
+            return
+        try:
+            limits.admit(owner, job_id)
+        except LimitExceeded as exceeded:
+            raise ApiError(
+                exceeded.code, exceeded.message, headers={"Retry-After": str(exceeded.retry_after)}
+            ) from None
+
     # POST /v1/swaps
     def create(
         self, owner: str, request: CreateSwapRequest, idempotency_key: str | None
     ) -> tuple[dict[str, Any], bool]:
+        if self.config.require_consent_attestation and not request.consent:
+            raise ApiError(
+                "CONSENT_REQUIRED",
+                'This service requires a consent attestation: send "consent": {"attested": true, "reference": "..."}.',
+            )
         fingerprint = request.fingerprint()
         job_id = ids.job_id_for_idempotency_key(owner, idempotency_key) if idempotency_key else ids.new_job_id()
+        if not (idempotency_key and self.store.get(job_id)):  # a replay spends no quota
+            self._admit(owner, job_id)
         inputs = {role: {"bucket": self.storage.bucket, "key": upload_key(job_id, role)} for role in ROLES}
         job = new_job(
             job_id=job_id,
@@ -112,6 +150,7 @@ class SwapService:
             client_reference=request.client_reference,
             idempotency_fingerprint=fingerprint,
             webhook=webhooks.initial_state(request.webhook) if request.webhook else None,
+            consent=request.consent,
         )
         replayed = not self.store.create(job)
         if replayed:
@@ -211,6 +250,9 @@ class SwapService:
         self.storage.delete(keys)
         if self.store.mark_deleted(job_id) is None:
             raise ApiError("JOB_IN_PROGRESS", "The job changed while it was being deleted; try again.")
+        limits = self._limits()
+        if limits is not None:
+            limits.release(owner, job_id)  # a deleted job waiting for uploads frees its slot now
         return {"job_id": job_id, "status": DELETED}
 
     def _owned(self, owner: str, job_id: str) -> Job:

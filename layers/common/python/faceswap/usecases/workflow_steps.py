@@ -6,22 +6,25 @@ state), does one thing, and writes conditionally, so a retried or duplicated ste
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from faceswap.adapters.job_table import JobStore
 from faceswap.adapters.latency_store import LatencyStats
-from faceswap.adapters.storage import Storage, result_key
+from faceswap.adapters.storage import EXTENSIONS, Storage, result_key
 from faceswap.config import MAX_IMAGE_BYTES, settings
 from faceswap.domain import ids
 from faceswap.domain.clock import now_epoch, parse_iso
 from faceswap.domain.errors import JobError, JobFailure, ResultUnavailableError
-from faceswap.domain.images import InvalidImageError, inspect_image
-from faceswap.domain.job import PROCESSING, QUEUED, ROLES, SUCCEEDED, Job
+from faceswap.domain.images import InvalidImageError, human_size, inspect_image, sniff_image_type
+from faceswap.domain.job import FAILED, PROCESSING, QUEUED, ROLES, SUCCEEDED, Job
 from faceswap.domain.polling import PollPolicy
+from faceswap.provenance import unlabelled_provenance
 from faceswap.provider import (
     Photo,
     ProviderOutcomeUnknown,
@@ -31,6 +34,9 @@ from faceswap.provider import (
 )
 from faceswap.usecases.job_endings import announce_once, fail_job
 
+if TYPE_CHECKING:
+    from faceswap.provenance.labelling import Labelled
+
 # The poll's own status in the execution state (the ASL's Choice reads it), not a job status.
 POLL_RUNNING, POLL_SUCCEEDED, POLL_FAILED, POLL_TIMED_OUT = "running", "succeeded", "failed", "timed_out"
 # Archive keeps this much of its invocation for what follows the download: store the result in S3 (up to 25 MiB),
@@ -39,6 +45,7 @@ ARCHIVE_RESERVE_SECONDS = 20.0
 # Below this much time for the download, do not start one: the step is retried with a whole invocation.
 ARCHIVE_MIN_DOWNLOAD_SECONDS = 5.0
 ARCHIVE_MAX_DOWNLOAD_SECONDS = 120.0
+RESULT_STALL_SECONDS = 10.0  # no byte for this long: the result host stalled
 
 
 def poll_state(
@@ -75,30 +82,42 @@ class Steps:
     # -- Validate: before any credit is spent ------------------------------------------------------------------
     def validate(self, job_id: str) -> dict[str, Any]:
         job = self._active(job_id)
+        digests: dict[str, dict[str, str]] = {}
         for role in ROLES:
-            data = self._read_image(job, role)
+            data, total = self._read_sized(job, role)
             try:
-                inspect_image(data)
+                inspect_image(data, total_size=total)
             except InvalidImageError as error:
                 raise JobFailure(error.code, f"The {role} image was rejected: {error.message}") from error
+            # The result's C2PA manifest names the inputs by these hashes only (no copies, no thumbnails).
+            digests[role] = {
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "content_type": sniff_image_type(data[:16]) or "image/jpeg",
+            }
+        if job.input_digests != digests:
+            self.store.record_input_digests(job_id, digests)
         deadline = job.deadline_at or int(now_epoch() + self.config.job_timeout_seconds)
         if job.deadline_at is None:
             self.store.set_deadline(job_id, deadline)
         return {"deadline_at": deadline}
 
-    def _read_image(self, job: Job, role: str) -> bytes:
+    def _read_sized(self, job: Job, role: str) -> tuple[bytes, int]:
         ref = job.inputs[role]
-        data = self.storage.read(ref["key"], max_bytes=MAX_IMAGE_BYTES, bucket=ref["bucket"])
-        if data is None:
+        sized = self.storage.read_sized(ref["key"], max_bytes=MAX_IMAGE_BYTES, bucket=ref["bucket"])
+        if sized is None:
             raise JobFailure("IMAGE_MISSING", f"The {role} image does not exist.")
-        return data
+        return sized
 
     def _photo(self, job: Job, role: str) -> Photo:
         """The photo for the provider. Validate already decoded it; here a size cap and its magic bytes suffice
         (the provider refuses, and does not bill, anything that changed underneath into garbage)."""
-        data = self._read_image(job, role)
-        if len(data) > MAX_IMAGE_BYTES:
-            raise JobFailure("IMAGE_TOO_LARGE", f"The {role} image is larger than {MAX_IMAGE_BYTES} bytes.")
+        data, total = self._read_sized(job, role)
+        if total > MAX_IMAGE_BYTES:
+            raise JobFailure(
+                "IMAGE_TOO_LARGE",
+                f"The {role} image is {human_size(total)} ({total:,} bytes); "
+                f"the limit is {human_size(MAX_IMAGE_BYTES)}.",
+            )
         try:
             return Photo.from_bytes(role, data)
         except ValueError as error:
@@ -226,13 +245,16 @@ class Steps:
         # has been checked (size, type, hash), so a failed download never leaves a partial result behind.
         with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
             try:
+                # One total deadline per attempt (RESULT_DOWNLOAD_SECONDS, within what the invocation has left): a
+                # host that sends headers and then stalls costs this, not a read timeout per read.
+                total = min(budget, self.config.result_download_seconds)
                 fetched = fetch_to(
                     result_url,
                     spool,
                     max_bytes=self.config.max_result_bytes,
                     allow_insecure_local=self.config.allow_insecure_result_urls,
-                    total_timeout=budget,
-                    read_timeout=min(30.0, budget),
+                    read_timeout=min(RESULT_STALL_SECONDS, total),
+                    total_timeout=total,
                 )
             except FetchError as error:
                 if error.retryable:
@@ -240,27 +262,62 @@ class Steps:
                 raise JobFailure(error.code, error.message) from error
             spool.seek(0)
             key = result_key(job_id, fetched.content_type)
+            stored: IO[bytes]
+            if self.config.provenance_mode == "off":
+                stored, sha256, size, provenance = spool, fetched.sha256, fetched.size, unlabelled_provenance()
+            else:
+                # Labelled in memory (results are at most MAX_RESULT_BYTES); nothing unlabelled is ever stored.
+                labelled = self._label(job, spool.read(), fetched.content_type)
+                stored, sha256 = io.BytesIO(labelled.data), hashlib.sha256(labelled.data).hexdigest()
+                size, provenance = len(labelled.data), labelled.provenance
             self.storage.put_file(
                 key,
-                spool,
+                stored,
                 content_type=fetched.content_type,
-                metadata={"sha256": fetched.sha256, "job-id": job_id, "provider-task-id": job.provider_task_id or ""},
+                metadata={
+                    "sha256": sha256,
+                    "provider-sha256": fetched.sha256,
+                    "job-id": job_id,
+                    "provider-task-id": job.provider_task_id or "",
+                },
             )
         result = {
             "bucket": self.storage.bucket,
             "key": key,
-            "sha256": fetched.sha256,
-            "size": fetched.size,
+            "sha256": sha256,
+            "provider_sha256": fetched.sha256,
+            "size": size,
             "content_type": fetched.content_type,
         }
-        job = self.store.mark_succeeded(job_id, result) or self.store.require(job_id)
+        job = self.store.mark_succeeded(job_id, result, provenance) or self.store.require(job_id)
         announce_once(self.store, job)
         return {"status": job.status, "result": job.result, "metrics": job_metrics(job)}
+
+    def _label(self, job: Job, data: bytes, content_type: str) -> Labelled:
+        from faceswap.provenance import credentials
+        from faceswap.provenance.labelling import LabelRequest, label
+
+        digests = job.input_digests or {}
+        request = LabelRequest(
+            job_id=job.job_id,
+            mode=self.config.provenance_mode,
+            provider=job.provider or self.config.provider_name,
+            input_sha256={role: value["sha256"] for role, value in digests.items()},
+            input_content_types={role: value["content_type"] for role, value in digests.items()},
+            consent=job.consent,
+        )
+        secret_arn = self.config.provenance_signing_secret_arn
+        return label(data, content_type, request, lambda: credentials.load(secret_arn))
 
     # -- RecordFailure: the single way a job fails inside the workflow -----------------------------------------
     def record_failure(self, job_id: str, failure: dict[str, Any]) -> dict[str, Any]:
         error = error_from_failure(failure)
-        job = fail_job(self.store, job_id, error)
+        job = self.store.get(job_id)
+        if job is not None and job.status in (QUEUED, PROCESSING, FAILED):
+            # An Archive attempt may have stored the result and then died before marking the job succeeded: a
+            # failed job keeps no result.
+            self.storage.delete([result_key(job_id, content_type) for content_type in EXTENSIONS])
+        job = fail_job(self.store, job_id, error, self.storage)
         return {"status": job.status if job else "missing", "error": error.as_dict()}
 
     # -- helpers -----------------------------------------------------------------------------------------------
@@ -313,6 +370,10 @@ _EXHAUSTED = {
         "PROVIDER_UNAVAILABLE",
         "The provider's API key could not be read from Secrets Manager; gave up after retries.",
     ),
+    "ProvenanceTransientError": (
+        "PROVENANCE_FAILED",
+        "The result could not be labelled (Secrets Manager kept failing); it was not stored unlabelled.",
+    ),
 }
 
 
@@ -331,6 +392,8 @@ def error_from_failure(failure: dict[str, Any]) -> JobError:
     if name == "JobFailure" and ": " in message:
         code, _, text = message.partition(": ")
         return JobFailure(code, text[:500]).error
+    if name == "StorageRequestError" and message:
+        return JobError("INTERNAL_ERROR", message[:500])
     if name in _EXHAUSTED:
         code, text = _EXHAUSTED[name]
         return JobError(code, text)

@@ -150,6 +150,9 @@ def classify(operation: Literal["submit", "query"], http_status: int, provider_c
         return PROVIDER_CODE_TABLE[provider_code]
     if http_status in HTTP_STATUS_TABLE:
         return HTTP_STATUS_TABLE[http_status]
+    if http_status == 200:
+        # A 200 that names an error code we do not know is a deliberate refusal, not a glitch: treat it like a 4xx.
+        return HTTP_CLASS_TABLE[(operation, 4)]
     return HTTP_CLASS_TABLE.get((operation, http_status // 100), _UNEXPECTED_STATUS)
 
 

@@ -38,6 +38,12 @@ TASK_STATE_BY_STATUS: dict[int, TaskState] = {0: "queued", 1: "processing", 2: "
 
 Operation = Literal["submit", "query"]
 _MAX_MESSAGE_CHARS = 500
+# A task id is stored, logged, sent back in a query string and put in S3 metadata: longer or with control characters
+# it is not an id we can use. Any printable Unicode is fine (everything downstream encodes it).
+MAX_TASK_ID_CHARS = 1024
+# A proxy in front of the provider answers these when the upstream did not answer in time, possibly after the
+# provider accepted the photos. Without the provider's own envelope we cannot tell, so the outcome is unknown.
+_AMBIGUOUS_GATEWAY_STATUSES = frozenset({502, 504})
 # Raised by requests before anything reaches the network: a configuration problem, not a provider one.
 _REQUEST_BUILD_ERRORS = (
     requests.exceptions.InvalidURL,
@@ -106,6 +112,13 @@ class AilabClient:
                 http_status=response.status_code,
                 request_id=envelope.request_id,
             )
+        if len(task_id) > MAX_TASK_ID_CHARS or not task_id.isprintable():
+            raise ProviderOutcomeUnknown(
+                "INVALID_TASK_ID",
+                f"the provider answered 200 with an unusable task_id ({len(task_id)} characters: {task_id[:40]!r})",
+                http_status=response.status_code,
+                request_id=envelope.request_id,
+            )
         logger.info("provider submit accepted: task_id=%s request_id=%s", task_id, envelope.request_id)
         return SubmitResult(task_id=task_id, request_id=envelope.request_id, log_id=envelope.log_id)
 
@@ -145,6 +158,8 @@ class AilabClient:
             if status == 200 and operation == "submit":
                 # A 200 means the provider probably accepted the photos; we just cannot read the task id.
                 raise ProviderOutcomeUnknown("UNREADABLE_RESPONSE", message, http_status=status)
+            if status in _AMBIGUOUS_GATEWAY_STATUSES and operation == "submit":
+                raise ProviderOutcomeUnknown("GATEWAY_ERROR", message, http_status=status)
             raise ProviderTransientError("UNREADABLE_RESPONSE", message, http_status=status)
         if not envelope.has_error(status):
             return envelope
@@ -187,7 +202,7 @@ def _query_result(envelope: Envelope, http_status: int) -> QueryResult:
     state = TASK_STATE_BY_STATUS[status]
     result_url = None
     if state == "succeeded":
-        result_url = _text(envelope.field("image"))
+        result_url = _first_text(envelope.field("image")) or _first_text(envelope.field("images"))
         if result_url is None:
             raise ProviderPermanentError(
                 "MISSING_RESULT_URL",
@@ -243,12 +258,21 @@ def _scrub(text: str, key: str) -> str:
 
 
 def _as_int(value: object) -> int | None:
+    """2, "2", 2.0 and "2.0" are all 2; anything else (bools, fractions, words) is None."""
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return int(str(value).strip())
+        number = float(str(value).strip())
     except ValueError:
         return None
+    return int(number) if number.is_integer() else None
+
+
+def _first_text(value: object) -> str | None:
+    """A string, or the first string of a list (some async APIs answer `images: [...]`)."""
+    if isinstance(value, list):
+        return next((text for text in map(_text, value) if text), None)
+    return _text(value)
 
 
 def _text(value: object) -> str | None:
