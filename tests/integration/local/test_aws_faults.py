@@ -13,6 +13,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from faceswap.adapters import aws_clients
+from faceswap.config import settings
+from faceswap.provider import factory
 from faceswap_local.aws_faults import AwsFaultRule, AwsFaults, install
 from moto.server import ThreadedMotoServer
 
@@ -56,7 +58,10 @@ def aws(moto_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Faulty]:
         "EVENT_BUS_NAME": BUS,
     }.items():
         monkeypatch.setenv(name, value)
-    aws_clients.reset_clients()
+    # A fresh Lambda sandbox pointed at this server: new clients, settings and secret cache.
+    monkeypatch.setattr(aws_clients, "_clients", {})
+    monkeypatch.setattr(factory, "_secrets_provider_instance", None)
+    settings.cache_clear()
     faulty = Faulty(endpoint, faults)
     s3 = faulty.client("s3")
     if BUCKET not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
@@ -71,7 +76,7 @@ def aws(moto_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Faulty]:
     s3.put_object(Bucket=BUCKET, Key="photo", Body=b"\xff\xd8\xff" + b"x" * 100)
     yield faulty
     faults.clear()
-    aws_clients.reset_clients()
+    settings.cache_clear()
 
 
 def _error(call) -> ClientError:
@@ -226,10 +231,10 @@ def test_a_partially_failed_put_events_is_an_error_and_is_published_again(aws: F
 
 def test_secrets_throttling_is_a_retryable_error(aws: Faulty, monkeypatch: pytest.MonkeyPatch):
     from faceswap.domain.errors import SecretUnavailableError, TransientError
-    from faceswap.provider import factory
 
     arn = aws.client("secretsmanager").create_secret(Name="provider-key-throttled", SecretString="the-key")["ARN"]
     monkeypatch.setenv("PROVIDER_API_KEY_SECRET_ARN", arn)
+    settings.cache_clear()  # the sandbox starts with this configuration
     aws.faults.add("secrets_throttle", rate=1.0)
     with pytest.raises(SecretUnavailableError, match="ThrottlingException") as caught:
         factory.api_key()
@@ -249,6 +254,7 @@ def test_start_execution_throttling_is_a_retryable_error(aws: Faulty, monkeypatc
         "stateMachineArn"
     ]
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    settings.cache_clear()  # the sandbox starts with this configuration
     aws.faults.add("sfn_throttle", times=2)
     assert workflow_starter.start_execution("1" * 32) is True  # boto3 retried the throttle
     aws.faults.add("sfn_throttle", rate=1.0)
