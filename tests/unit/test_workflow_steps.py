@@ -430,6 +430,7 @@ def test_archive_starts_no_download_without_time_for_one(processing_job, fake_aw
 
 def test_archive_with_time_to_spare_stores_the_whole_result(processing_job, fake_aws, monkeypatch):
     monkeypatch.setenv("PROVENANCE_MODE", "off")  # the trickled body is no image; labelling has its own tests
+    settings.cache_clear()  # a new sandbox with this configuration
     server = TricklingResult(body_bytes=4)
     try:
         outcome = Steps().archive(processing_job, server.url, lambda_clock(60_000))
