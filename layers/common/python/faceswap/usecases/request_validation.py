@@ -2,8 +2,8 @@
 cold start with fastjsonschema (pure Python, a few milliseconds; pydantic would cost ~70 ms on every cold start).
 
 A body that breaks its schema is a 422 `VALIDATION_ERROR` naming the field, unless the schema that failed names
-another code (`x-faceswap-error-code`, e.g. `UNSUPPORTED_MEDIA_TYPE` for a content type outside its `enum`,
-`INVALID_WEBHOOK_URL` for a webhook URL of the wrong length).
+another code for a value of the right type (`x-faceswap-error-code`, e.g. `UNSUPPORTED_MEDIA_TYPE` for a content type
+outside its `enum`, `INVALID_WEBHOOK_URL` for a webhook URL of the wrong length).
 """
 
 from __future__ import annotations
@@ -41,7 +41,11 @@ def _api_error(schema_name: str, error: fastjsonschema.JsonSchemaValueException)
         allowed = set(_SCHEMAS[schema_name].get("properties", {}))
         unknown = sorted(set(error.value or {}) - allowed) if isinstance(error.value, dict) else []
         return ApiError("VALIDATION_ERROR", f"Unknown field(s): {', '.join(unknown)[:200]}.")
-    code = str(definition.get("x-faceswap-error-code", "VALIDATION_ERROR"))
+    # A value of the wrong JSON type is a malformed request whatever the field; the field's own code is for a value of
+    # the right type that it refuses (a content type outside its enum, a webhook URL of the wrong length).
+    code = (
+        "VALIDATION_ERROR" if error.rule == "type" else str(definition.get("x-faceswap-error-code", "VALIDATION_ERROR"))
+    )
     if error.rule == "enum":
         allowed_values = " or ".join(str(value) for value in definition.get("enum", []))
         return ApiError(code, f"{field} must be {allowed_values}.")
