@@ -67,6 +67,7 @@ def run(jobs: int = 100, time_scale: float = 0.05) -> str:
         gateway_port=0,
         swapper=timed_swapper,
         emulator=EmulatorConfig(queued_seconds=0.5, processing_seconds=2.0),
+        parameter_overrides={"MaxActiveJobsPerCaller": str(jobs + SEQUENTIAL_JOBS)},  # one caller submits them all
     )
     with OfflineStack(options) as stack:
         token = stack.auth.mint("bench")

@@ -32,6 +32,7 @@ def test_twenty_concurrent_jobs_log_under_the_right_function_and_job(sample_phot
         emulator=EmulatorConfig(queued_seconds=0.05, processing_seconds=0.3),
         log_sink=sink,
         job_timeout_seconds=120,
+        parameter_overrides={"MaxActiveJobsPerCaller": str(JOBS)},  # one caller runs them all at once
     )
     photos = UniquePhotos(sample_photos["grace_hopper"].read_bytes(), sample_photos["astronaut"].read_bytes())
     with OfflineStack(options) as stack:
