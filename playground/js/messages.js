@@ -27,6 +27,9 @@ export const JOB_ERROR_SENTENCES = {
   RESULT_INVALID: "The provider sent back something that is not a usable image.",
   RESULT_UNAVAILABLE: "The provider's result could not be downloaded; please try again.",
   PROVENANCE_FAILED: "The result could not be labelled as AI-generated, so it was not kept.",
+  CONSENT_REQUIRED: "This service needs you to confirm that the people in the photos agreed to the swap.",
+  DAILY_QUOTA_EXCEEDED: "Today's limit of swaps has been reached; please try again tomorrow.",
+  INPUT_INCOMPLETE: "Only one of the two photos arrived, so the swap could not start.",
   INVALID_REQUEST: "The swap request was malformed.",
   INTERNAL_ERROR: "Something went wrong inside the service.",
 };
