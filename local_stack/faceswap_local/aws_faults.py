@@ -56,6 +56,7 @@ FAULTS: dict[str, tuple[str, frozenset[str] | None]] = {
     "secrets_throttle": ("secretsmanager", None),
     "sfn_throttle": ("stepfunctions", frozenset({"StartExecution"})),
 }
+NEEDS_CONDITION = frozenset({"ddb_condition_race"})
 _TARGET_PREFIXES = {
     "DynamoDB_20120810": "dynamodb",
     "AWSEvents": "events",
@@ -78,10 +79,12 @@ class AwsFaultRule:
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError("rate must be between 0 and 1")
 
-    def matches(self, service: str, operation: str) -> bool:
+    def matches(self, service: str, operation: str, conditional: bool = False) -> bool:
         fault_service, fault_operations = FAULTS[self.fault]
         if service != fault_service or (self.times is not None and self.fired >= self.times):
             return False
+        if self.fault in NEEDS_CONDITION and not conditional:
+            return False  # an unconditional write cannot lose a race
         if fault_operations is not None and operation not in fault_operations:
             return False
         return self.operations is None or operation in self.operations
@@ -111,10 +114,10 @@ class AwsFaults:
         with self._lock:
             self.rules.clear()
 
-    def pick(self, service: str, operation: str) -> str | None:
+    def pick(self, service: str, operation: str, conditional: bool = False) -> str | None:
         with self._lock:
             for rule in self.rules:
-                if rule.matches(service, operation) and self._rng.random() < rule.rate:
+                if rule.matches(service, operation, conditional) and self._rng.random() < rule.rate:
                     rule.fired += 1
                     self.injected[rule.fault] += 1
                     return rule.fault
@@ -148,7 +151,8 @@ class AwsFaultMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         service, operation = identify(environ)
-        fault = self.faults.pick(service, operation) if service else None
+        conditional = service == "dynamodb" and bool(_json(_request_body(environ)).get("ConditionExpression"))
+        fault = self.faults.pick(service, operation, conditional) if service else None
         if fault is None:
             return self.app(environ, start_response)
         if fault == "ddb_condition_race":
@@ -159,9 +163,6 @@ class AwsFaultMiddleware:
 
     def _race(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         body = _request_body(environ)
-        request = _json(body)
-        if not request.get("ConditionExpression"):
-            return self.app(environ, start_response)  # an unconditional write cannot lose a race
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:

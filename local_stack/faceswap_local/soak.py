@@ -1,10 +1,14 @@
-"""`make soak`: many jobs through the real product path under random provider faults and Lambda crashes, then proof
-that nothing was lost, duplicated or charged twice.
+"""`make soak`: many jobs through the real product path under random provider faults, AWS-side faults and Lambda
+crashes, then proof that nothing was lost, duplicated or charged twice.
 
 Each job goes the way users drive it: `POST /v1/swaps` over the HTTP gateway (with an Idempotency-Key, retried on a
 5xx), both photos uploaded with the presigned POST forms, the S3 event starts the workflow. Meanwhile the emulator
 answers a share of provider requests with a fault (seeded), and an invoke hook crashes the first attempt of a share
-of our own Lambda invocations with `Lambda.Unknown` (what a sandbox crash looks like to Step Functions). Every job's
+of our own Lambda invocations with `Lambda.Unknown` (what a sandbox crash looks like to Step Functions). In front of the
+local AWS endpoint, `aws_faults.AwsFaultMiddleware` answers a share of AWS requests the way AWS does under trouble
+(DynamoDB throttling and lost condition races, S3 SlowDown/InternalError, PutEvents with failed entries, Secrets
+Manager and StartExecution throttling), and `KillAfterStore` kills the Archive sandbox whose result object has just
+been stored, before it can mark the job succeeded. Every job's
 photos are unique (a few changed pixels, a comment), so the emulator's per-task input hashes name the job of each
 task. Afterwards the checks in `SoakReport.checks` must all hold.
 """
@@ -16,7 +20,9 @@ import contextlib
 import hashlib
 import io
 import logging
+import os
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -32,6 +38,7 @@ import requests
 from PIL import Image
 
 from faceswap_local.aws import LocalCloud
+from faceswap_local.aws_faults import AwsFaultMiddleware, AwsFaultRule, AwsFaults
 from faceswap_local.emulator import EmulatorConfig, EmulatorServer, Swapper, engine_swapper, identity_swapper
 from faceswap_local.stack import REPO, OfflineStack, StackOptions
 
@@ -92,6 +99,14 @@ CRASHABLE_FUNCTIONS = (
     "ArchiveFunction",
     "RecordFailureFunction",
 )
+# AWS faults, per service: the fault rate split in equal shares between the service's fault kinds.
+AWS_FAULTS_BY_SERVICE: tuple[tuple[str, ...], ...] = (
+    ("ddb_throttle", "ddb_condition_race"),
+    ("s3_slow_down", "s3_internal_error"),
+    ("events_failed_entry",),
+    ("secrets_throttle",),
+    ("sfn_throttle",),
+)
 SandboxCrash = type("Lambda.Unknown", (Exception,), {})  # its errorType is what Step Functions retries by name
 
 
@@ -121,6 +136,9 @@ class SoakReport:
     statuses: Counter[str] = field(default_factory=Counter)
     error_codes: Counter[str] = field(default_factory=Counter)
     faults_injected: dict[str, int] = field(default_factory=dict)
+    aws_fault_rate: float = 0.0
+    aws_faults_injected: dict[str, int] = field(default_factory=dict)
+    killed_after_store: int = 0
     lambda_crashes: Counter[str] = field(default_factory=Counter)
     workflow_retries: int = 0
     api_retries: int = 0
@@ -138,9 +156,14 @@ class SoakReport:
             f"swapper: {self.swapper}, wall time {self.wall_seconds:.1f} s",
             "final status:     " + _counts(self.statuses),
             "job error codes:  " + _counts(self.error_codes),
-            "faults injected:  "
+            "provider faults:  "
             + _counts(Counter(self.faults_injected))
             + f" (total {sum(self.faults_injected.values())})",
+            f"AWS faults:       {self.aws_fault_rate:.0%} per AWS request: "
+            + _counts(Counter(self.aws_faults_injected))
+            + f" (total {sum(self.aws_faults_injected.values())})",
+            f"killed after store: {self.killed_after_store} Archive sandboxes killed between the result's S3 put and "
+            "the job's update",
             "lambda crashes:   " + _counts(self.lambda_crashes) + f" (total {sum(self.lambda_crashes.values())})",
             f"retries observed: {self.workflow_retries} Step Functions retries, {self.api_retries} API client retries",
             f"provider:         {self.accepted_submissions} accepted submissions, requests "
@@ -210,6 +233,99 @@ def install_provider_faults(emulator: EmulatorServer, rate: float) -> None:
             missed -= share
 
 
+def aws_fault_rules(rate: float) -> list[AwsFaultRule]:
+    """Per AWS service, a share `rate` of its requests gets one of its faults (equal shares, as for the provider)."""
+    rules: list[AwsFaultRule] = []
+    for faults in AWS_FAULTS_BY_SERVICE:
+        share = rate / len(faults)
+        missed = 1.0
+        for fault in faults:
+            rules.append(AwsFaultRule(fault, min(1.0, share / missed)))
+            missed -= share
+    return rules
+
+
+class KillAfterStore:
+    """WSGI middleware: every `every`-th PUT of an object under results/ is stored, then the process that sent it (an
+    Archive sandbox) is killed before it hears back: a function dying after the result was stored and before the job
+    was marked succeeded. The sender is found by its TCP connection (Linux /proc), among this process's children."""
+
+    def __init__(self, app: Any, every: int) -> None:
+        self.app = app
+        self.every = every
+        self.enabled = False
+        self.killed = 0
+        self._seen = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not (self.enabled and self.every > 0 and _is_result_put(environ)):
+            return self.app(environ, start_response)
+        with self._lock:
+            self._seen += 1
+            kill = self._seen % self.every == 0
+        if not kill:
+            return self.app(environ, start_response)
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            captured["status"], captured["headers"] = status, headers
+            return lambda _data: None
+
+        result = self.app(environ, capture)
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close:
+                close()
+        if str(captured.get("status", "")).startswith("200"):
+            pid = _sender_pid(int(environ.get("REMOTE_PORT") or 0), int(environ.get("SERVER_PORT") or 0))
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                with self._lock:
+                    self.killed += 1
+        start_response(captured.get("status", "500 Internal Server Error"), captured.get("headers", []))
+        return [body]
+
+
+def _is_result_put(environ: dict[str, Any]) -> bool:
+    query = environ.get("QUERY_STRING", "")
+    method = environ.get("REQUEST_METHOD")
+    path = environ.get("PATH_INFO", "")
+    single_put = method == "PUT" and "partNumber=" not in query and "x-amz-copy-source" not in str(environ)
+    completed_multipart = method == "POST" and "uploadId=" in query
+    return "/results/" in path and (single_put or completed_multipart)
+
+
+def _sender_pid(client_port: int, server_port: int) -> int | None:
+    """The child process holding the client end of a loopback TCP connection (by its socket inode)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                if local_port == client_port and remote_port == server_port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) != os.getpid():
+                continue
+            for fd in (entry / "fd").iterdir():
+                if os.readlink(fd) in inodes:
+                    return int(entry.name)
+        except (OSError, IndexError, ValueError):
+            continue
+    return None
+
+
 class CrashHook:
     """Crashes the first attempt of a random share of invocations of our functions with `Lambda.Unknown`."""
 
@@ -274,18 +390,25 @@ class JobDriver:
         try:
             created = self._create(run)
             for role, data in (("target", target), ("template", template)):
-                form = created["uploads"][role]
-                response = self._session().post(
-                    form["url"], data=form["fields"], files={"file": (role, data, form["content_type"])}, timeout=60
-                )
-                if response.status_code not in (200, 201, 204):
-                    raise RuntimeError(f"upload of {role}: HTTP {response.status_code}")
+                self._upload(role, data, created["uploads"][role])
         except (requests.RequestException, RuntimeError, KeyError, ValueError) as error:
             run.error = f"{type(error).__name__}: {error}"
             return run
         with contextlib.suppress(TimeoutError):  # reported by the checks: the job has no terminal event
             self.stack.wait_for_terminal_event(run.job_id, self.wait_seconds)
         return run
+
+    def _upload(self, role: str, data: bytes, form: dict[str, Any]) -> None:
+        for attempt in range(6):  # S3 answers 503 SlowDown / 500 InternalError now and then: retry, as SDKs do
+            response = self._session().post(
+                form["url"], data=form["fields"], files={"file": (role, data, form["content_type"])}, timeout=60
+            )
+            if response.status_code in (200, 201, 204):
+                return
+            if response.status_code < 500:
+                break
+            time.sleep(0.05 * 2**attempt)
+        raise RuntimeError(f"upload of {role}: HTTP {response.status_code}")
 
     def _create(self, run: JobRun) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self.token}", "Idempotency-Key": f"soak-{self.seed}-{run.index}"}
@@ -313,6 +436,8 @@ def run_soak(
     seed: int = 7,
     *,
     crash_rate: float = 0.1,
+    aws_fault_rate: float | None = None,
+    kill_after_store_every: int = 10,
     concurrency: int = 12,
     job_timeout_seconds: int = 15,
     time_scale: float = 0.05,
@@ -320,12 +445,22 @@ def run_soak(
     photos: tuple[bytes, bytes] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> SoakReport:
-    """Run `jobs` jobs (at most `concurrency` at a time) on a fresh OfflineStack and check the outcome."""
+    """Run `jobs` jobs (at most `concurrency` at a time) on a fresh OfflineStack and check the outcome. AWS faults
+    default to the provider's `fault_rate`; every `kill_after_store_every`-th result put kills its Archive sandbox."""
     swapper = swapper or engine_swapper
+    aws_fault_rate = fault_rate if aws_fault_rate is None else aws_fault_rate
+    aws_faults = AwsFaults(seed)  # no rules while the stack deploys: faults start with the jobs
+    killers: list[KillAfterStore] = []
+
+    def kill_after_store(app: Any) -> KillAfterStore:
+        killers.append(KillAfterStore(app, kill_after_store_every))
+        return killers[-1]
+
     report = SoakReport(
         jobs=jobs,
         fault_rate=fault_rate,
         seed=seed,
+        aws_fault_rate=aws_fault_rate,
         swapper="offline engine"
         if swapper is engine_swapper
         else "identity (result = target)"
@@ -353,6 +488,8 @@ def run_soak(
             "MaxActiveJobsPerCaller": str(max(jobs, 10)),
             "MaxJobsPerCallerPerDay": str(max(2 * jobs, 1000)),
         },
+        # The killer inside, the faults outermost: a faulted put never reaches the store, so nothing is killed.
+        app_wrappers=[kill_after_store, lambda app: AwsFaultMiddleware(app, aws_faults)],
     )
     unique = UniquePhotos(*(photos or sample_pair()))
     hook = CrashHook(crash_rate, seed)
@@ -361,6 +498,9 @@ def run_soak(
         set_function_environment(stack.cloud, {"PROVIDER_READ_TIMEOUT": str(PROVIDER_READ_TIMEOUT)})
         stack.cloud.add_invoke_hook(hook)
         install_provider_faults(stack.emulator, fault_rate)
+        aws_faults.rules.extend(aws_fault_rules(aws_fault_rate))
+        for killer in killers:
+            killer.enabled = True
         driver = JobDriver(stack, unique, seed, wait_seconds=job_timeout_seconds + 90)
         runs: list[JobRun] = []
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="soak-job") as pool:
@@ -371,6 +511,11 @@ def run_soak(
         _settle(stack, [run.job_id for run in runs if run.job_id])
         report.wall_seconds = time.monotonic() - started
         stack.emulator.faults.clear()
+        aws_faults.clear()  # the checks read through the same endpoint
+        for killer in killers:
+            killer.enabled = False
+        report.aws_faults_injected = dict(aws_faults.injected)
+        report.killed_after_store = sum(killer.killed for killer in killers)
         _collect(stack, hook, runs, report)
     return report
 
@@ -574,6 +719,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=300)
     parser.add_argument("--fault-rate", type=float, default=0.2, help="share of provider requests answered by a fault")
     parser.add_argument("--crash-rate", type=float, default=0.1, help="share of first Lambda attempts that crash")
+    parser.add_argument(
+        "--aws-fault-rate",
+        type=float,
+        default=None,
+        help="share of AWS requests answered by a fault (default: --fault-rate)",
+    )
+    parser.add_argument(
+        "--kill-after-store-every", type=int, default=10, help="kill the Archive sandbox after every N-th result put"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--concurrency", type=int, default=12)
     parser.add_argument("--job-timeout", type=int, default=15, help="job deadline in seconds")
@@ -593,6 +747,8 @@ def main(argv: list[str] | None = None) -> int:
         args.fault_rate,
         args.seed,
         crash_rate=args.crash_rate,
+        aws_fault_rate=args.aws_fault_rate,
+        kill_after_store_every=args.kill_after_store_every,
         concurrency=args.concurrency,
         job_timeout_seconds=args.job_timeout,
         swapper=identity_swapper if args.identity_swapper else engine_swapper,

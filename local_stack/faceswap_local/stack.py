@@ -51,6 +51,8 @@ class StackOptions:
 
     # Where the C2PA dev CA and signing certificate are kept (default: beside events_file, else .cache/c2pa-dev).
     state_dir: Path | None = None
+    # WSGI middleware factories around the local AWS endpoint (e.g. aws_faults.AwsFaultMiddleware), outermost last.
+    app_wrappers: list[Callable[[Any], Any]] = field(default_factory=list)
 
 
 class EventLog:
@@ -174,6 +176,7 @@ class OfflineStack:
             log_sink=options.log_sink,
             port=options.aws_port,
             max_sandboxes=options.max_sandboxes,
+            app_wrappers=options.app_wrappers,
         )
         self.cloud.start()
         self.events = EventLog(self.cloud.event_tap("EventBus"), options.events_file, options.on_event)

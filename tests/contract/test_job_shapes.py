@@ -90,11 +90,12 @@ def messages(validator: Draft202012Validator, instance: Any) -> list[str]:
 
 def test_the_job_fixture_sets_every_field():
     job = finished_job(SUCCEEDED)
-    # error is set on failed jobs; submit_in_flight is false once a task id is known.
+    # error is set on failed jobs; submit_in_flight (and its submit_attempt) only while a submit's outcome is open.
     unset = [
         f.name
         for f in fields(Job)
-        if getattr(job, f.name) in (None, {}, 0, False) and f.name not in ("error", "submit_in_flight")
+        if getattr(job, f.name) in (None, {}, 0, False)
+        and f.name not in ("error", "submit_in_flight", "submit_attempt")
     ]
     assert unset == [], "set these in finished_job() so the shape tests see them"
 

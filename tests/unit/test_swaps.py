@@ -102,7 +102,7 @@ def test_succeeded_job_view_has_a_presigned_result_url(fake_aws):
     store = JobStore()
     upload(fake_aws, job_id)
     store.mark_queued(job_id)
-    store.begin_submit(job_id)
+    store.begin_submit(job_id, "attempt-1")
     store.record_submitted(job_id, "ailabtools", "task-1")
     store.mark_succeeded(
         job_id,

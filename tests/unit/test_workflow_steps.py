@@ -115,6 +115,36 @@ def test_an_accepted_but_lost_submit_is_never_sent_again(queued_job, monkeypatch
     assert provider.submit_calls == 1
 
 
+def test_a_submit_whose_own_marker_write_was_answered_condition_failed_still_submits_once(queued_job, monkeypatch):
+    # DynamoDB applied the marker write but the answer was lost; the SDK's retry of the same write then failed its
+    # condition. The attempt must recognise its own marker, not fail the job as if a rival attempt held it.
+    provider = use(monkeypatch, ScriptedProvider(["task-own"]))
+    original = JobStore.begin_submit
+
+    def applied_then_condition_failed(self, job_id, attempt):
+        original(self, job_id, attempt)
+        return None
+
+    monkeypatch.setattr(JobStore, "begin_submit", applied_then_condition_failed)
+    assert Steps().submit(queued_job)["status"] == "running"
+    job = JobStore().get(queued_job)
+    assert provider.submit_calls == 1 and job.provider_task_id == "task-own" and job.status == "processing"
+
+
+def test_a_marker_held_by_another_submit_attempt_is_a_conflict_and_nothing_is_sent(queued_job, monkeypatch):
+    provider = use(monkeypatch, ScriptedProvider(["task-twice"]))
+    original = JobStore.begin_submit
+
+    def rival_first(self, job_id, attempt):
+        original(self, job_id, "rival-attempt")  # a concurrent attempt set the marker just before this one
+        return original(self, job_id, attempt)
+
+    monkeypatch.setattr(JobStore, "begin_submit", rival_first)
+    with pytest.raises(JobFailure) as failure:
+        Steps().submit(queued_job)
+    assert failure.value.error.code == "PROVIDER_OUTCOME_UNKNOWN" and provider.submit_calls == 0
+
+
 def test_permanent_submit_errors_fail_with_the_mapped_code(queued_job, monkeypatch):
     error = ProviderPermanentError(
         "ERROR_NOT_ENOUGH_CREDITS", "no credits", http_status=429, job_error_code="PROVIDER_NO_CREDITS"

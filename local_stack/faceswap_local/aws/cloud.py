@@ -160,6 +160,7 @@ class LocalCloud:
         moto_patches.install_unnamed_executions(self._patches)
         moto_patches.install_eventbridge_targets(self._patches, self._async_invoker)
         moto_patches.install_complete_event_envelopes(self._patches)
+        moto_patches.install_lambda_unknown_for_runtime_deaths(self._patches)
         moto_patches.install_async_s3_notifications(self._patches, self._async_invoker)
 
         self.deployment = TemplateDeployer(

@@ -5,6 +5,9 @@
 - time scaling of Wait states and Retry back-off (never hands fractional seconds to moto's own wait loop);
 - G2: StartExecution without a name gets a UUID, as on AWS;
 - G3: EventBridge rules with Lambda or Step Functions targets deliver instead of raising NotImplementedError;
+- Step Functions sees a function whose runtime died mid-invocation (``Runtime.ExitError``: killed, out of memory) as
+  ``Lambda.Unknown``, as on AWS ("unhandled errors in Lambda are reported as Lambda.Unknown"); moto passes the
+  payload's errorType through, so a state machine retrying Lambda.Unknown never saw the crash as retryable;
 - S3 notifications and EventBridge targets invoke Lambda asynchronously (invocation type Event, with Lambda's
   retries of a failed asynchronous invocation), so an uploader or a PutEvents caller never waits for the consumer.
 """
@@ -27,9 +30,16 @@ from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.s3 import notifications as s3_notifications
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
+    StateTaskServiceLambda,
+)
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.parser.utils import TMP_THREADS
+
+# Lambda error types of a runtime that died mid-invocation; Step Functions reports them as Lambda.Unknown.
+RUNTIME_DEATHS = frozenset({"Runtime.ExitError", "Runtime.OutOfMemory"})
 
 # Lambda retries a failed asynchronous invocation twice, about one and then two minutes later.
 ASYNC_RETRY_DELAYS_SECONDS = (60.0, 120.0)
@@ -183,6 +193,23 @@ def install_unnamed_executions(patches: PatchSet) -> None:
         return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
 
     patches.set(StepFunctionsParserBackend, "start_execution", start_execution)
+
+
+def install_lambda_unknown_for_runtime_deaths(patches: PatchSet) -> None:
+    original = StateTaskServiceLambda._from_error
+
+    def _from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, lambda_eval_utils.LambdaFunctionErrorException):
+            try:
+                payload = json.loads(ex.payload)
+            except ValueError:
+                payload = None
+            if isinstance(payload, dict) and payload.get("errorType") in RUNTIME_DEATHS:
+                cause = json.dumps({**payload, "errorType": "Lambda.Unknown"})
+                ex = lambda_eval_utils.LambdaFunctionErrorException(ex.function_error, cause)
+        return original(self, env, ex)
+
+    patches.set(StateTaskServiceLambda, "_from_error", _from_error)
 
 
 def install_complete_event_envelopes(patches: PatchSet) -> None:

@@ -1,11 +1,14 @@
-"""The reduced soak (40 jobs) in `make test`: random provider faults and Lambda crashes, then every check of
-`faceswap_local.soak` must hold (none stuck, one terminal event each, results match, never charged twice)."""
+"""The reduced soak (40 jobs) in `make test`: random provider faults, AWS-side faults (throttling, lost condition
+races, S3 5xx, PutEvents failed entries, an Archive sandbox killed after storing its result) and Lambda crashes, then
+every check of `faceswap_local.soak` must hold (none stuck, one terminal event each, results match, never charged
+twice)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from faceswap_local.aws_faults import FAULTS
 from faceswap_local.soak import SoakReport, run_soak
 
 
@@ -33,6 +36,16 @@ def test_faults_and_crashes_were_really_injected(report: SoakReport):
     assert len(report.faults_injected) >= 5, report.render()
     assert sum(report.lambda_crashes.values()) >= 3, report.render()
     assert report.workflow_retries > 0, report.render()
+
+
+@pytest.mark.soak
+def test_aws_faults_of_every_kind_were_injected_and_survived(report: SoakReport):
+    # Every AWS fault kind fired, and an Archive sandbox died between storing a result and marking the job: the
+    # checks above held through them, and no job ended with an error that only an unsurvived AWS fault explains.
+    assert set(report.aws_faults_injected) == set(FAULTS), report.render()
+    assert sum(report.aws_faults_injected.values()) >= 50, report.render()
+    assert report.killed_after_store >= 2, report.render()
+    assert report.error_codes["INTERNAL_ERROR"] == 0, report.render()
 
 
 @pytest.mark.soak

@@ -119,6 +119,15 @@ def test_conditional_check_race_applies_the_write_and_answers_the_loser(aws: Fau
     assert item["status"]["S"] == "queued"  # the twin's write went through
 
 
+def test_an_unconditional_write_never_loses_a_race_and_is_not_counted(aws: Faulty):
+    # Counted injections are what the soak reports: an unconditional write cannot lose a race, so none is counted.
+    dynamodb = aws.client("dynamodb")
+    rule = aws.faults.add("ddb_condition_race")
+    dynamodb.put_item(TableName=TABLE, Item={"job_id": {"S": "plain"}, "status": {"S": "awaiting"}})
+    assert rule.fired == 0 and not aws.faults.injected
+    assert dynamodb.get_item(TableName=TABLE, Key={"job_id": {"S": "plain"}})["Item"]["status"]["S"] == "awaiting"
+
+
 @pytest.mark.parametrize(
     ("fault", "status", "code"), [("s3_slow_down", 503, "SlowDown"), ("s3_internal_error", 500, "InternalError")]
 )

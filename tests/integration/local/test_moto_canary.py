@@ -15,6 +15,10 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.s3 import notifications as s3_notifications
 from moto.sqs.models import Queue
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
+    StateTaskServiceLambda,
+)
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
@@ -35,6 +39,8 @@ def test_patched_entry_points_keep_their_signatures() -> None:
     assert _parameters(Rule.send_to_targets) == ["self", "original_event", "transform_input"]
     assert _parameters(StepFunctionsParserBackend.start_execution)[:3] == ["self", "state_machine_arn", "name"]
     assert _parameters(s3_notifications._invoke_awslambda) == ["account_id", "event_body", "fn_arn", "region_name"]
+    assert _parameters(StateTaskServiceLambda._from_error) == ["self", "env", "ex"]
+    assert _parameters(lambda_eval_utils.LambdaFunctionErrorException) == ["function_error", "payload"]
 
 
 def test_retry_backoff_sleeps_through_the_modules_time_attribute() -> None:

@@ -60,6 +60,21 @@ def test_a_crashed_sandbox_is_reported_and_replaced(cloud: LocalCloud) -> None:
     assert cloud.invoke("SlowFunction", {"job_id": "fine"})["pid"]
 
 
+def test_step_functions_sees_a_runtime_that_died_as_lambda_unknown(cloud: LocalCloud) -> None:
+    # The Invoke API names the death Runtime.ExitError; Step Functions reports it as Lambda.Unknown, the name state
+    # machines retry. A crash after a side effect (e.g. a stored result) must be retryable by that name.
+    cloud.client("stepfunctions").start_execution(
+        stateMachineArn=cloud.deployment.state_machines["SlowStateMachine"],
+        name="dying-job",
+        input=json.dumps({"job_id": "dying-job", "exit": True}),
+    )
+    assert cloud.wait_execution("dying-job", timeout=30)["status"] == "FAILED"
+    failures = [
+        e["taskFailedEventDetails"]["error"] for e in cloud.execution_history("dying-job") if e["type"] == "TaskFailed"
+    ]
+    assert failures == ["Lambda.Unknown"]
+
+
 def test_an_sqs_event_source_delivers_batches_and_retries_failures_into_the_dead_letter_queue(
     cloud: LocalCloud,
 ) -> None:

@@ -148,14 +148,26 @@ class JobStore:
             values={":queued": QUEUED, ":processing": PROCESSING},
         )
 
-    def begin_submit(self, job_id: str) -> Job | None:
-        """Set the in-flight marker; None if another attempt holds it, a task id exists, or the job moved on."""
+    def begin_submit(self, job_id: str, attempt: str) -> Job | None:
+        """Set the in-flight marker for `attempt`; None if the condition failed: another attempt holds it, a task id
+        exists, the job moved on, or this very write landed on an earlier try (see `holds_submit`)."""
         return self._update(
             job_id,
-            {"submit_in_flight": True},
+            {"submit_in_flight": True, "submit_attempt": attempt},
             condition="#status = :queued AND attribute_not_exists(provider_task_id) "
             "AND (attribute_not_exists(submit_in_flight) OR submit_in_flight = :false)",
             values={":false": False, ":queued": QUEUED},
+        )
+
+    def holds_submit(self, job_id: str, attempt: str) -> bool:
+        """Whether `attempt` holds the in-flight marker of a job still waiting for its submit."""
+        job = self.get(job_id)
+        return (
+            job is not None
+            and job.status == QUEUED
+            and job.submit_in_flight
+            and job.submit_attempt == attempt
+            and not job.provider_task_id
         )
 
     def record_submitted(self, job_id: str, provider: str, task_id: str) -> Job | None:

@@ -34,6 +34,9 @@ class Job:
     provider: str | None = None  # the configured provider's name at creation; the adapter's own once submitted
     provider_task_id: str | None = None
     submit_in_flight: bool = False  # a submit was sent and its outcome is not known yet: never send another
+    # Which Submit attempt set submit_in_flight: an attempt whose own write DynamoDB answered "condition failed" (a
+    # retried write whose first try landed) recognises it and goes on instead of mistaking itself for a rival.
+    submit_attempt: str | None = None
     polls: int = 0
     result: dict[str, Any] | None = None  # {"bucket", "key", "sha256", "size", "content_type", "provider_sha256"}
     error: dict[str, str] | None = None  # {"code", "message"}

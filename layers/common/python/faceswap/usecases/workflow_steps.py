@@ -11,6 +11,7 @@ import io
 import json
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
@@ -139,7 +140,10 @@ class Steps:
             provider = factory.provider()
         except ProviderPermanentError as error:
             raise JobFailure(error.job_error_code, error.message) from error
-        if self.store.begin_submit(job_id) is None:
+        attempt = uuid.uuid4().hex
+        # A condition failure may be this attempt's own write, applied on a try whose answer was lost (the SDK then
+        # retried it): only a marker held by another attempt is a conflict.
+        if self.store.begin_submit(job_id, attempt) is None and not self.store.holds_submit(job_id, attempt):
             return self.submit_after_conflict(job_id)
         try:
             submitted = provider.submit(photos[0], photos[1])
