@@ -18,7 +18,7 @@ from faceswap.usecases.webhooks import DEAD_LETTER, DONE, RETRY, QueueMessage, W
 from tests.unit.conftest import BUCKET, REGION
 
 SECRET = "whsec_" + "c2VjcmV0LWtleS1mb3ItdGhlLXVuaXQtdGVzdHMhIQ=="
-T0 = time.time()  # presigned URLs are dated by the real clock
+T0 = time.time()  # presigned URLs and signatures are dated by the real clock: reset before each test (below)
 
 
 class FakeSender:
@@ -37,6 +37,13 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+@pytest.fixture(autouse=True)
+def now_is_the_start() -> None:
+    """Receivers refuse signatures more than 5 minutes old, and a whole suite takes longer than that."""
+    global T0
+    T0 = time.time()
 
 
 @pytest.fixture
