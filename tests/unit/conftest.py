@@ -10,8 +10,7 @@ from dataclasses import dataclass
 import boto3
 import pytest
 from faceswap import config
-from faceswap.adapters import aws_clients, latency_store
-from faceswap.provider import factory
+from faceswap.adapters import aws_clients, latency_store, secret_values
 from moto import mock_aws
 from PIL import Image
 
@@ -52,7 +51,7 @@ def fresh_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test is a new Lambda sandbox: no settings, clients, secret or latency estimate kept from another."""
     monkeypatch.setattr(aws_clients, "_clients", {})
     monkeypatch.setattr(latency_store, "_cache", {})
-    monkeypatch.setattr(factory, "_secrets_provider_instance", None)
+    monkeypatch.setattr(secret_values, "_provider_instance", None)
     config.settings.cache_clear()
     yield
     config.settings.cache_clear()

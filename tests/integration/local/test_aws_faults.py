@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from faceswap.adapters import aws_clients
+from faceswap.adapters import aws_clients, secret_values
 from faceswap.config import settings
 from faceswap.provider import factory
 from faceswap_local.aws_faults import AwsFaultRule, AwsFaults, install
@@ -60,7 +60,7 @@ def aws(moto_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Faulty]:
         monkeypatch.setenv(name, value)
     # A fresh Lambda sandbox pointed at this server: new clients, settings and secret cache.
     monkeypatch.setattr(aws_clients, "_clients", {})
-    monkeypatch.setattr(factory, "_secrets_provider_instance", None)
+    monkeypatch.setattr(secret_values, "_provider_instance", None)
     settings.cache_clear()
     faulty = Faulty(endpoint, faults)
     s3 = faulty.client("s3")

@@ -1,4 +1,4 @@
-"""Secrets Manager values, cached per sandbox for a bounded time (Powertools' SecretsProvider)."""
+"""Secrets Manager values, cached per sandbox for a bounded time by one Powertools SecretsProvider per process."""
 
 from __future__ import annotations
 
@@ -8,23 +8,23 @@ from typing import Any
 from faceswap.adapters import aws_clients
 
 _lock = threading.Lock()
-_providers: dict[Any, Any] = {}  # keyed by the client itself, so the cache lives as long as the client's endpoint
+_provider_instance: Any = None
 
 
-def _provider() -> Any:
+def provider() -> Any:
+    """The process's SecretsProvider (created on first use, like the boto3 client it wraps)."""
+    global _provider_instance
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    client = aws_clients.client("secretsmanager")
     with _lock:
-        provider = _providers.get(client)
-        if provider is None:
-            provider = _providers[client] = SecretsProvider(boto3_client=client)
-        return provider
+        if _provider_instance is None:
+            _provider_instance = SecretsProvider(boto3_client=aws_clients.client("secretsmanager"))
+        return _provider_instance
 
 
 def secret_string(arn: str, *, max_age: int) -> str:
     """The secret's current value; a cached copy up to `max_age` seconds old (0: always fetched)."""
     if not arn:
         raise LookupError("no secret is configured")
-    value = _provider().get(arn, max_age=max_age, force_fetch=max_age <= 0)
+    value = provider().get(arn, max_age=max_age, force_fetch=max_age <= 0)
     return value if isinstance(value, str) else value.decode()

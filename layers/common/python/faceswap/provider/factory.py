@@ -6,22 +6,18 @@ a provider needs one, is read from Secrets Manager (cached by Powertools for `SE
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from typing import Any
 
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as SdkConnectionError
 
-from faceswap.adapters import aws_clients
+from faceswap.adapters import secret_values
 from faceswap.config import Settings, settings
 from faceswap.domain.errors import SecretUnavailableError
 from faceswap.provider.contract import FaceSwapProvider
 from faceswap.provider.errors import ProviderPermanentError
 
 SECRET_MAX_AGE_SECONDS = 300
-_lock = threading.Lock()
-_secrets_provider_instance: Any = None
 # Secrets Manager answers worth retrying (after botocore's own retries gave up).
 _TRANSIENT_CODES = {"ThrottlingException", "InternalServiceError", "ServiceUnavailable", "RequestTimeout"}
 # A secret created without a value (the stack is deployed before the key is put) has no AWSCURRENT version.
@@ -62,17 +58,6 @@ def provider(name: str | None = None) -> FaceSwapProvider:
     return build(config)
 
 
-def _secrets_provider() -> Any:
-    """One Powertools SecretsProvider per process: its cache keeps the key for SECRET_MAX_AGE_SECONDS."""
-    global _secrets_provider_instance
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-    with _lock:
-        if _secrets_provider_instance is None:
-            _secrets_provider_instance = SecretsProvider(boto3_client=aws_clients.client("secretsmanager"))
-        return _secrets_provider_instance
-
-
 def _missing_key(detail: str) -> ProviderPermanentError:
     return ProviderPermanentError(
         "MISSING_API_KEY",
@@ -86,7 +71,7 @@ def api_key() -> str:
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     try:
-        value = _secrets_provider().get(settings().provider_api_key_secret_arn, max_age=SECRET_MAX_AGE_SECONDS)
+        value = secret_values.provider().get(settings().provider_api_key_secret_arn, max_age=SECRET_MAX_AGE_SECONDS)
     except GetParameterError as error:
         cause = error.__cause__ or error.__context__  # Powertools wraps the SDK's exception
         if isinstance(cause, ClientError):
