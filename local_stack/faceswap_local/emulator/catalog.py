@@ -1,6 +1,7 @@
-"""AILabTools error codes the emulator emits, and the superset response envelope (contract sections 2d and 3).
+"""AILabTools error codes the emulator emits, and the response envelope that carries them: every field any AILabTools
+answer may have (request_id, log_id, error_code, error_code_str, error_msg, error_detail), so clients meet the union.
 
-HTTP statuses follow the current (2026-01-08) mapping.
+HTTP statuses follow the provider's mapping of 2026-01-08 (4xx for request and image errors, 5xx for its own faults).
 """
 
 from __future__ import annotations
