@@ -11,9 +11,6 @@ import functools
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -23,10 +20,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.browser.helpers import PLAYGROUND, REPO, BrowserPage, Served, StaticSite, free_port
+from tests.browser.helpers import PLAYGROUND, BrowserPage, Served, StaticSite, free_port
+from tests.serve_process import running_serve
 
-READY_TIMEOUT = 90.0
-STOP_TIMEOUT = 15.0
 # Chromium must not try to reach anything outside this machine (updates, sync, field trials).
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -68,39 +64,17 @@ def foreign_site() -> Iterator[StaticSite]:
     yield from _static_site()
 
 
-def _pump(stream: Any, lines: list[str], ready: threading.Event) -> None:
-    for line in stream:
-        lines.append(line.rstrip("\n"))
-        if line.startswith("Ready."):
-            ready.set()
-
-
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory, static_site: StaticSite) -> Iterator[Served]:
     """`make serve` as a user runs it, on free ports, allowing the static site's origin as well as its own."""
     state = tmp_path_factory.mktemp("browser-serve")
     port, aws_port = free_port(), free_port()
-    command = [
-        sys.executable, "-m", "faceswap_local", "serve",
+    arguments = [
         "--port", str(port), "--aws-port", str(aws_port), "--state-dir", str(state),
         "--time-scale", "0.05", "--processing-seconds", "0.3",
         "--cors-origin", static_site.url,
     ]  # fmt: skip
-    process = subprocess.Popen(
-        command,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: list[str] = []
-    ready = threading.Event()
-    threading.Thread(target=_pump, args=(process.stdout, lines, ready), daemon=True).start()
-    try:
-        if not ready.wait(READY_TIMEOUT):
-            pytest.fail("serve did not print Ready.:\n" + "\n".join(lines[-40:]))
+    with running_serve(arguments) as (_, lines):
         iam = json.loads((state / "iam-user.json").read_text())
         yield Served(
             f"http://127.0.0.1:{port}",
@@ -110,14 +84,6 @@ def served(tmp_path_factory: pytest.TempPathFactory, static_site: StaticSite) ->
             iam["secret_access_key"],
             lines,
         )
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,8 +23,8 @@ import pytest
 import requests
 from faceswap_local.stack import REPO
 
-READY_TIMEOUT = 90.0
-STOP_TIMEOUT = 15.0
+from tests.serve_process import STOP_TIMEOUT, running_serve
+
 CLI_TIMEOUT = 90.0
 SIGV4_LINE = re.compile(r"AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+)")
 
@@ -63,55 +62,31 @@ class CliResult:
         return dict(pair.split("=", 1) for pair in last.split())
 
 
-def _pump(stream: object, lines: list[str], ready: threading.Event) -> None:
-    for line in stream:  # type: ignore[attr-defined]
-        lines.append(line.rstrip("\n"))
-        if line.startswith("Ready."):
-            ready.set()
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("serve")
     port, aws_port = free_port(), free_port()
     token_file, events_file = folder / "token.txt", folder / "events.jsonl"
     webhook_secret_file = folder / "local" / "webhook-secret.txt"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "faceswap_local",
-            "serve",
-            "--port",
-            str(port),
-            "--aws-port",
-            str(aws_port),
-            "--state-dir",
-            str(folder / "state"),
-            "--time-scale",
-            "0.05",
-            "--processing-seconds",
-            "0.5",
-            "--token-file",
-            str(token_file),
-            "--events-file",
-            str(events_file),
-            "--webhook-secret-file",
-            str(webhook_secret_file),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: list[str] = []
-    ready = threading.Event()
-    threading.Thread(target=_pump, args=(process.stdout, lines, ready), daemon=True).start()
-    try:
-        if not ready.wait(READY_TIMEOUT):
-            pytest.fail("serve did not print Ready.:\n" + "\n".join(lines[-40:]))
+    arguments = [
+        "--port",
+        str(port),
+        "--aws-port",
+        str(aws_port),
+        "--state-dir",
+        str(folder / "state"),
+        "--time-scale",
+        "0.05",
+        "--processing-seconds",
+        "0.5",
+        "--token-file",
+        str(token_file),
+        "--events-file",
+        str(events_file),
+        "--webhook-secret-file",
+        str(webhook_secret_file),
+    ]
+    with running_serve(arguments) as (process, lines):
         credentials = next(SIGV4_LINE.search(line) for line in lines if SIGV4_LINE.search(line))
         yield Served(
             process,
@@ -123,14 +98,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             webhook_secret_file,
             lines,
         )
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def cli(served: Served, *args: str, auth: str = "bearer") -> CliResult:
